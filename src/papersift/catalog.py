@@ -1,0 +1,390 @@
+"""The catalog: a SQLite database that is the source of truth for a library.
+
+This is the only module that runs SQL. Every statement takes its values as parameters.
+
+Each write batch gets a new *change number* (``seq``); every paper row carries the number
+of the batch that last wrote it, and removals leave a tombstone with theirs. The derived
+stores (the lexical index, the vectors) remember the last change number they include and
+catch up by replaying ``changes_since(n)``, so a crash between stores is repaired by
+running the same command again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from hashlib import sha256
+from pathlib import Path
+
+from papersift.papers import Links, Paper
+
+__all__ = ["Catalog", "CatalogError", "Change", "UpsertCounts"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: papers, their authors and categories, and the change log
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE papers (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        version INTEGER,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL,
+        authors TEXT NOT NULL,
+        author_count INTEGER,
+        published TEXT,
+        categories TEXT NOT NULL,
+        organization TEXT,
+        upvotes INTEGER NOT NULL DEFAULT 0,
+        abs_url TEXT,
+        pdf_url TEXT,
+        code_urls TEXT NOT NULL,
+        comment TEXT,
+        fingerprint TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_seq ON papers (seq);
+    CREATE INDEX papers_published ON papers (published);
+    CREATE TABLE paper_authors (
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (paper, position)
+    );
+    CREATE INDEX paper_authors_name ON paper_authors (name COLLATE NOCASE);
+    CREATE TABLE paper_categories (
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        category TEXT NOT NULL,
+        PRIMARY KEY (paper, position)
+    );
+    CREATE INDEX paper_categories_category ON paper_categories (category);
+    CREATE TABLE removed (rowid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+    CREATE INDEX removed_seq ON removed (seq);
+    """,
+)
+
+_COLUMNS = (
+    "rowid, id, version, title, abstract, authors, author_count, published, categories, "
+    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq"
+)
+
+
+class CatalogError(Exception):
+    """The catalog cannot be opened or is from a newer papersift."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What one :meth:`Catalog.upsert` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.added + other.added,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A paper written (``paper`` set) or removed (``paper`` None) after some change number."""
+
+    rowid: int
+    seq: int
+    paper: Paper | None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _fingerprint(paper: Paper) -> str:
+    record = [
+        paper.version, paper.title, paper.abstract, paper.authors, paper.author_count,
+        paper.published.isoformat() if paper.published else None, paper.categories,
+        paper.organization, paper.upvotes, paper.links.abs, paper.links.pdf,
+        paper.links.code, paper.comment,
+    ]
+    return sha256(json.dumps(record, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+def _merge(old: Paper, new: Paper) -> Paper:
+    """A record read again overrides what it states; what it leaves empty is kept.
+
+    A Daily Papers entry (upvotes, organization, no categories) must not erase the
+    categories an arXiv listing gave the same paper, and vice versa.
+    """
+    links = Links(
+        abs=new.links.abs or old.links.abs,
+        pdf=new.links.pdf or old.links.pdf,
+        code=new.links.code or old.links.code,
+    )
+    return replace(
+        new,
+        version=new.version if new.version is not None else old.version,
+        title=new.title or old.title,
+        abstract=new.abstract or old.abstract,
+        authors=new.authors or old.authors,
+        author_count=new.author_count if new.author_count is not None else old.author_count,
+        published=new.published or old.published,
+        categories=new.categories or old.categories,
+        organization=new.organization or old.organization,
+        upvotes=new.upvotes or old.upvotes,
+        links=links,
+        comment=new.comment or old.comment,
+    )
+
+
+def _row_to_paper(row: sqlite3.Row) -> Paper:
+    return Paper(
+        id=row["id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=tuple(json.loads(row["authors"])),
+        published=date.fromisoformat(row["published"]) if row["published"] else None,
+        categories=tuple(json.loads(row["categories"])),
+        organization=row["organization"],
+        upvotes=row["upvotes"],
+        links=Links(row["abs_url"], row["pdf_url"], tuple(json.loads(row["code_urls"]))),
+        version=row["version"],
+        author_count=row["author_count"],
+        comment=row["comment"],
+    )
+
+
+class Catalog:
+    """The papers of one library, in ``catalog.sqlite``.
+
+    >>> cat = Catalog(":memory:")
+    >>> cat.upsert([Paper(id="2401.00001", title="T", abstract="A")]).added
+    1
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = str(path)
+        uri = f"file:{self.path}?mode=ro" if readonly else self.path
+        try:
+            self._db = sqlite3.connect(
+                uri, uri=readonly, check_same_thread=False, isolation_level=None
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            if not readonly and self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            if not readonly:
+                self._migrate()
+        except sqlite3.DatabaseError as err:
+            raise CatalogError(f"{self.path}: not a papersift catalog ({err})") from None
+
+    # -- schema ---------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        current = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if current > len(MIGRATIONS):
+            raise CatalogError(
+                f"{self.path}: made by a newer papersift (schema {current}); upgrade papersift"
+            )
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number:d}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def seq(self) -> int:
+        """The number of the last change written to the catalog."""
+        return int(self.get_meta("seq", "0") or 0)
+
+    # -- writes ---------------------------------------------------------------------------
+    def upsert(self, papers: Sequence[Paper]) -> UpsertCounts:
+        """Add or update papers by id in one transaction; identical records change nothing."""
+        if not papers:
+            return UpsertCounts()
+        latest: dict[str, Paper] = {}
+        for paper in papers:  # the same id twice in one batch: the later record wins
+            latest[paper.id] = _merge(latest[paper.id], paper) if paper.id in latest else paper
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            existing = self._rows_by_id(list(latest))
+            seq = self.seq + 1
+            now = _now()
+            counts = UpsertCounts()
+            for paper in latest.values():
+                row = existing.get(paper.id)
+                if row is not None:
+                    paper = _merge(_row_to_paper(row), paper)
+                fingerprint = _fingerprint(paper)
+                if row is not None and row["fingerprint"] == fingerprint:
+                    counts += UpsertCounts(unchanged=1)
+                    continue
+                self._write(paper, fingerprint, seq, now, row["rowid"] if row else None)
+                counts += UpsertCounts(added=1) if row is None else UpsertCounts(updated=1)
+            if counts.added or counts.updated:
+                self.set_meta("seq", str(seq))
+        return counts
+
+    def _rows_by_id(self, ids: list[str]) -> dict[str, sqlite3.Row]:
+        found: dict[str, sqlite3.Row] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_COLUMNS} FROM papers WHERE id IN ({marks})", chunk
+            ):
+                found[row["id"]] = row
+        return found
+
+    def _write(self, p: Paper, fingerprint: str, seq: int, now: str, rowid: int | None) -> None:
+        values = (
+            p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
+            p.author_count, p.published.isoformat() if p.published else None,
+            json.dumps(p.categories), p.organization, p.upvotes, p.links.abs, p.links.pdf,
+            json.dumps(p.links.code), p.comment, fingerprint, seq,
+        )
+        if rowid is None:
+            cursor = self._db.execute(
+                "INSERT INTO papers (version, title, abstract, authors, author_count, published,"
+                " categories, organization, upvotes, abs_url, pdf_url, code_urls, comment,"
+                " fingerprint, seq, id, added_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, p.id, now, now),
+            )
+            rowid = int(cursor.lastrowid or 0)
+        else:
+            self._db.execute(
+                "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"
+                " author_count = ?, published = ?, categories = ?, organization = ?,"
+                " upvotes = ?, abs_url = ?, pdf_url = ?, code_urls = ?, comment = ?,"
+                " fingerprint = ?, seq = ?, updated_at = ? WHERE rowid = ?",
+                (*values, now, rowid),
+            )
+            self._db.execute("DELETE FROM paper_authors WHERE paper = ?", (rowid,))
+            self._db.execute("DELETE FROM paper_categories WHERE paper = ?", (rowid,))
+        self._db.executemany(
+            "INSERT INTO paper_authors (paper, position, name) VALUES (?, ?, ?)",
+            [(rowid, i, name) for i, name in enumerate(p.authors)],
+        )
+        self._db.executemany(
+            "INSERT INTO paper_categories (paper, position, category) VALUES (?, ?, ?)",
+            [(rowid, i, cat) for i, cat in enumerate(p.categories)],
+        )
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove papers by id; returns how many were there."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            seq = self.seq + 1
+            removed = 0
+            for paper_id in ids:
+                row = self._db.execute("SELECT rowid FROM papers WHERE id = ?", (paper_id,))
+                found = row.fetchone()
+                if found is None:
+                    continue
+                self._db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)", (found[0], seq)
+                )
+                removed += 1
+            if removed:
+                self.set_meta("seq", str(seq))
+        return removed
+
+    # -- reads ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    def get(self, paper_id: str) -> Paper | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM papers WHERE id = ?", (paper_id,))
+        found = row.fetchone()
+        return _row_to_paper(found) if found else None
+
+    def rowid(self, paper_id: str) -> int | None:
+        row = self._db.execute("SELECT rowid FROM papers WHERE id = ?", (paper_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def by_rowids(self, rowids: Sequence[int]) -> dict[int, Paper]:
+        """Papers for catalog row ids (missing ones are left out)."""
+        found: dict[int, Paper] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = [int(r) for r in rowids[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_COLUMNS} FROM papers WHERE rowid IN ({marks})", chunk
+            ):
+                found[int(row["rowid"])] = _row_to_paper(row)
+        return found
+
+    def changes_since(self, seq: int, *, batch: int = 2000) -> Iterator[list[Change]]:
+        """Writes and removals after change ``seq``, in batches, oldest rowid first."""
+        last = 0
+        while True:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM papers WHERE seq > ? AND rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (seq, last, batch),
+            ).fetchall()
+            if not rows:
+                break
+            last = int(rows[-1]["rowid"])
+            yield [Change(int(r["rowid"]), int(r["seq"]), _row_to_paper(r)) for r in rows]
+        gone = self._db.execute("SELECT rowid, seq FROM removed WHERE seq > ?", (seq,))
+        removed = [Change(int(r[0]), int(r[1]), None) for r in gone]
+        if removed:
+            yield removed
+
+    def count_since(self, seq: int) -> int:
+        """How many papers were written after change ``seq``."""
+        row = self._db.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()
+        return int(row[0])
+
+    def rowids(self) -> list[int]:
+        return [int(r[0]) for r in self._db.execute("SELECT rowid FROM papers ORDER BY rowid")]
+
+    def stats(self) -> dict[str, object]:
+        """Counts and date range of the papers."""
+        row = self._db.execute(
+            "SELECT count(*), min(published), max(published), "
+            "count(DISTINCT published) FROM papers"
+        ).fetchone()
+        top = self._db.execute(
+            "SELECT category, count(*) AS n FROM paper_categories WHERE position = 0 "
+            "GROUP BY category ORDER BY n DESC LIMIT 10"
+        ).fetchall()
+        authors = self._db.execute("SELECT count(DISTINCT name) FROM paper_authors").fetchone()
+        return {
+            "papers": row[0],
+            "first_date": row[1],
+            "last_date": row[2],
+            "days": row[3],
+            "authors": authors[0],
+            "top_categories": {r[0]: r[1] for r in top},
+            "seq": self.seq,
+        }
