@@ -360,6 +360,31 @@ class Catalog:
         if removed:
             yield removed
 
+    def written_after(self, seq: int, rowid: int, *, limit: int) -> list[Change]:
+        """Papers written after the cursor ``(seq, rowid)``, in ``(seq, rowid)`` order.
+
+        A consumer that commits its cursor with each batch resumes exactly where it stopped.
+        """
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM papers WHERE seq > ? OR (seq = ? AND rowid > ?) "
+            "ORDER BY seq, rowid LIMIT ?",
+            (seq, seq, rowid, limit),
+        ).fetchall()
+        return [Change(int(r["rowid"]), int(r["seq"]), _row_to_paper(r)) for r in rows]
+
+    def removed_since(self, seq: int) -> list[int]:
+        """Row ids of papers removed after change ``seq``."""
+        rows = self._db.execute("SELECT rowid FROM removed WHERE seq > ?", (seq,))
+        return [int(r[0]) for r in rows]
+
+    def count_after(self, seq: int, rowid: int) -> int:
+        """How many papers :meth:`written_after` would return in all."""
+        row = self._db.execute(
+            "SELECT count(*) FROM papers WHERE seq > ? OR (seq = ? AND rowid > ?)",
+            (seq, seq, rowid),
+        ).fetchone()
+        return int(row[0])
+
     def count_since(self, seq: int) -> int:
         """How many papers were written after change ``seq``."""
         row = self._db.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()
