@@ -1,0 +1,453 @@
+"""The staged, nested-prefix index in the spirit of AdANNS-IVF.
+
+Vectors are rotated by :mod:`papersift.vectors.nested` so that prefixes are nested. Then:
+
+1. **clusters** (``nlist ≈ 4·sqrt(n)``) come from spherical k-means on a short prefix of
+   ``d_c`` dimensions; a query scores the centroids on that prefix and probes ``nprobe`` lists;
+2. **candidates** in those lists are scored on a longer prefix of ``d_s`` dimensions, held in
+   RAM compactly (int8 with a per-dimension scale), lists stored contiguously;
+3. the best ``rerank`` candidates are **re-ranked** on the full-length float16 vectors, which
+   stay on disk (memory-mapped), so RAM holds about ``d_s + 9`` bytes per vector.
+
+``build`` tunes ``(nprobe, d_s, rerank)`` on held-out queries to reach a recall@10 target
+against exact search at the least measured latency (see :mod:`papersift.vectors.tuning`).
+Adds go to a small overflow area, assigned to their nearest centroid and probed with it;
+it is merged into the lists when it grows. Removes are tombstones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from papersift.vectors.clustering import assign, kmeans
+from papersift.vectors.index import Hits, as_queries, empty_hits, top_k
+from papersift.vectors.nested import Rotation, fit_rotation
+from papersift.vectors.store import atomic_save, atomic_write
+
+#: A filter allowing at most this many vectors is answered by exact search over them.
+SMALL_FILTER = 4096
+#: Merge the overflow into the lists once it holds this fraction of the vectors.
+MERGE_FRACTION = 0.05
+
+
+@dataclass(frozen=True)
+class Params:
+    """Stage sizes: lists probed, prefix length of the candidate scores, rows re-ranked."""
+
+    nprobe: int
+    d_s: int
+    rerank: int
+
+    def scaled(self, budget: float | None, k: int, nlist: int) -> Params:
+        """The stage sizes for a ``budget`` (1.0 = as tuned) and ``k`` results."""
+        b = 1.0 if budget is None else max(float(budget), 1e-3)
+        return Params(min(nlist, max(1, round(self.nprobe * b))), self.d_s,
+                      max(k, round(self.rerank * b)))
+
+
+@dataclass
+class Lists:
+    """Rows grouped by cluster: list ``c`` is rows ``offsets[c]:offsets[c+1]``."""
+
+    ids: np.ndarray      # (n,) int64
+    codes: np.ndarray    # (n, d_s) int8 prefix codes
+    full: np.ndarray     # (n, dim) float16 rotated vectors (memory-mapped after load)
+    offsets: np.ndarray  # (nlist + 1,) int64
+    alive: np.ndarray    # (n,) bool
+
+
+@dataclass
+class Overflow:
+    """Rows added since the lists were built, with the cluster each belongs to."""
+
+    ids: np.ndarray
+    codes: np.ndarray
+    full: np.ndarray
+    cluster: np.ndarray
+    alive: np.ndarray
+
+    @classmethod
+    def empty(cls, d_s: int, dim: int) -> Overflow:
+        return cls(np.empty(0, np.int64), np.empty((0, d_s), np.int8),
+                   np.empty((0, dim), np.float16), np.empty(0, np.int64), np.empty(0, bool))
+
+
+class AdaptiveIndex:
+    """Staged nested-prefix IVF index; see the module docstring.
+
+    Example::
+
+        index = AdaptiveIndex.build(ids, vecs, recall=0.95)
+        hits = index.search(query[None, :], 10)
+        index.save(lib / "vectors" / "minilm" / "index")
+    """
+
+    kind = "adaptive"
+    #: Filters allowing at most this many vectors are searched exactly (see ``search``).
+    small_filter = SMALL_FILTER
+
+    def __init__(self, dim: int, *, rotation: Rotation | None = None, d_c: int = 64,
+                 params: Params | None = None, scale: np.ndarray | None = None) -> None:
+        self.dim = int(dim)
+        self.rotation = rotation or Rotation.identity(dim)
+        self.d_c = min(int(d_c), self.dim)
+        self.params = params or Params(nprobe=8, d_s=min(64, self.dim), rerank=100)
+        self.scale = (np.ones(self.params.d_s, np.float32) if scale is None
+                      else np.asarray(scale, np.float32))
+        self.centroids = np.empty((0, self.d_c), np.float32)
+        self.lists = Lists(np.empty(0, np.int64), np.empty((0, self.params.d_s), np.int8),
+                           np.empty((0, dim), np.float16), np.zeros(1, np.int64),
+                           np.empty(0, bool))
+        self.overflow = Overflow.empty(self.params.d_s, dim)
+        self.tuning: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, ids: np.ndarray, vecs: np.ndarray, *, recall: float = 0.95,
+              queries: np.ndarray | None = None, rotation: Rotation | None = None,
+              d_c: int = 64, nlist: int | None = None, tune_queries: int = 500,
+              seed: int = 0) -> AdaptiveIndex:
+        """Cluster, lay out and tune an index over ``vecs`` (unit vectors, one per id).
+
+        ``recall`` is the recall@10 target against exact search; the stage sizes are tuned
+        on ``queries`` when given, else on ``tune_queries`` of the vectors themselves (each
+        excluding its own match). ``rotation`` defaults to one fitted on ``vecs``.
+        """
+        from papersift.vectors.tuning import tune
+
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("ids must be unique")
+        rot = rotation or fit_rotation(vecs, seed=seed)
+        rotated = _rotate_chunked(vecs, rot)
+        index = cls(rot.dim, rotation=rot, d_c=d_c)
+        if len(ids) < 2:
+            index.add(ids, vecs)
+            return index
+        k = nlist or max(1, min(len(ids) // 4, round(4 * np.sqrt(len(ids)))))
+        index.centroids = kmeans(rotated[:, :index.d_c], k, seed=seed)
+        tuned = tune(index, ids, rotated, recall=recall, queries=queries,
+                     n_queries=tune_queries, seed=seed)
+        index.tuning = tuned
+        return index
+
+    def layout(self, ids: np.ndarray, rotated: np.ndarray, d_s: int) -> np.ndarray:
+        """(Re)build the lists from rotated vectors, keeping ``d_s``-dim int8 codes.
+
+        Returns the list position of each input row."""
+        cluster = assign(rotated[:, :self.d_c], self.centroids)
+        order = np.argsort(cluster, kind="stable")
+        counts = np.bincount(cluster, minlength=len(self.centroids))
+        self.scale = _int8_scale(rotated[:, :d_s])
+        self.params = Params(self.params.nprobe, d_s, self.params.rerank)
+        self.lists = Lists(
+            ids=ids[order],
+            codes=_quantise(rotated[order, :d_s], self.scale),
+            full=rotated[order].astype(np.float16),
+            offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
+            alive=np.ones(len(ids), bool),
+        )
+        self.overflow = Overflow.empty(d_s, self.dim)
+        where = np.empty(len(ids), np.int64)
+        where[order] = np.arange(len(ids))
+        return where
+
+    def truncate(self, d_s: int) -> None:
+        """Keep only the first ``d_s`` code dimensions (after tuning picked ``d_s``)."""
+        self.lists.codes = np.ascontiguousarray(self.lists.codes[:, :d_s])
+        self.overflow.codes = np.ascontiguousarray(self.overflow.codes[:, :d_s])
+        self.scale = np.ascontiguousarray(self.scale[:d_s])
+
+    # ------------------------------------------------------------------ protocol
+    @property
+    def count(self) -> int:
+        """Number of live vectors."""
+        return int(self.lists.alive.sum() + self.overflow.alive.sum())
+
+    @property
+    def nlist(self) -> int:
+        return len(self.centroids)
+
+    def ids(self) -> np.ndarray:
+        """Live ids (lists first, then overflow)."""
+        return np.concatenate([self.lists.ids[self.lists.alive],
+                               self.overflow.ids[self.overflow.alive]])
+
+    def add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        """Add vectors without rebuilding: each goes to its nearest centroid's overflow."""
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        vecs = np.asarray(vecs)
+        if vecs.shape != (len(ids), self.dim):
+            raise ValueError(f"expected shape ({len(ids)}, {self.dim}), got {vecs.shape}")
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids()).any():
+            raise ValueError("ids must be new and unique (remove an id before re-adding it)")
+        if not len(ids):
+            return
+        rotated = self.rotation.apply(vecs)
+        cluster = (assign(rotated[:, :self.d_c], self.centroids) if self.nlist
+                   else np.full(len(ids), -1, np.int64))
+        o = self.overflow
+        self.overflow = Overflow(
+            np.r_[o.ids, ids], np.concatenate([o.codes, _quantise(rotated[:, :self.params.d_s],
+                                                                  self.scale)]),
+            np.concatenate([o.full, rotated.astype(np.float16)]), np.r_[o.cluster, cluster],
+            np.r_[o.alive, np.ones(len(ids), bool)])
+        if self.nlist and len(self.overflow.ids) > MERGE_FRACTION * max(len(self.lists.ids), 1):
+            self.merge()
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Tombstone ids (unknown ones ignored); return how many were removed."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        removed = 0
+        for part in (self.lists, self.overflow):
+            hit = part.alive & np.isin(part.ids, wanted)
+            if hit.any():
+                if not part.alive.flags.writeable:
+                    part.alive = part.alive.copy()
+                part.alive[hit] = False
+                removed += int(hit.sum())
+        return removed
+
+    def merge(self) -> None:
+        """Fold the overflow into the lists and drop tombstoned rows (no re-clustering)."""
+        lists, o = self.lists, self.overflow
+        cluster_main = np.repeat(np.arange(self.nlist), np.diff(lists.offsets))
+        keep, keep_o = lists.alive, o.alive
+        cluster = np.r_[cluster_main[keep], o.cluster[keep_o]]
+        order = np.argsort(cluster, kind="stable")
+        self.lists = Lists(
+            ids=np.r_[lists.ids[keep], o.ids[keep_o]][order],
+            codes=np.concatenate([lists.codes[keep], o.codes[keep_o]])[order],
+            full=np.concatenate([lists.full[keep], o.full[keep_o]])[order],
+            offsets=np.r_[0, np.cumsum(np.bincount(cluster, minlength=self.nlist))].astype(
+                np.int64),
+            alive=np.ones(len(cluster), bool))
+        self.overflow = Overflow.empty(self.params.d_s, self.dim)
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
+               budget: float | None = None) -> Hits:
+        """Approximate top ``k`` by inner product; ``budget`` scales nprobe and rerank.
+
+        With ``allowed``, only allowed vectors are returned: a filter of at most
+        :attr:`small_filter` vectors is searched exactly; a larger one probes more lists (in
+        proportion to how selective it is) until enough allowed candidates are found.
+        """
+        q = as_queries(queries, self.dim)
+        if self.count == 0 or k <= 0:
+            return empty_hits(len(q), max(k, 0))
+        rotated = self.rotation.apply(q)
+        filt = _Filter(allowed, self) if allowed is not None else None
+        params = self.params.scaled(budget, k, max(self.nlist, 1))
+        out = empty_hits(len(q), k)
+        for i, qr in enumerate(rotated):
+            ids, scores = self._search_one(qr, k, params, filt)
+            out.ids[i, :len(ids)] = ids
+            out.scores[i, :len(ids)] = scores
+        return out
+
+    # ------------------------------------------------------------------ one query
+    def _search_one(self, qr: np.ndarray, k: int, p: Params,
+                    filt: _Filter | None) -> tuple[np.ndarray, np.ndarray]:
+        if filt is not None and filt.small:
+            return self._exact_rows(qr, k, filt)
+        nprobe = p.nprobe
+        if filt is not None:
+            nprobe = min(self.nlist, int(np.ceil(nprobe / max(filt.selectivity, 1e-9))))
+        while True:
+            pos, scores = self._candidates(qr, nprobe, p.d_s, filt)
+            valid = int(np.isfinite(scores).sum())
+            if valid >= k or nprobe >= self.nlist:
+                break
+            nprobe = min(self.nlist, nprobe * 2)
+        return self._rerank(qr, pos, scores, k, p.rerank)
+
+    def _candidates(self, qr: np.ndarray, nprobe: int, d_s: int,
+                    filt: _Filter | None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (list rows, then ``len(lists)+i`` for overflow row ``i``) and prefix
+        scores of the members of the ``nprobe`` nearest lists; excluded rows score -inf."""
+        lists, o = self.lists, self.overflow
+        qs = qr[:d_s] * self.scale[:d_s]
+        if self.nlist:
+            probe = _probe(self.centroids @ qr[:self.d_c], nprobe)
+            starts, ends = lists.offsets[probe], lists.offsets[probe + 1]
+            parts = [lists.codes[s:e, :d_s].astype(np.float32) @ qs
+                     for s, e in zip(starts, ends, strict=True)]
+            scores = np.concatenate(parts) if parts else np.empty(0, np.float32)
+            pos = _ranges(starts, ends)
+        else:
+            probe = np.empty(0, np.int64)
+            scores, pos = np.empty(0, np.float32), np.empty(0, np.int64)
+        if len(o.ids):
+            extra = np.flatnonzero((o.cluster < 0) | np.isin(o.cluster, probe))
+            scores = np.r_[scores, o.codes[extra, :d_s].astype(np.float32) @ qs]
+            pos = np.r_[pos, extra + len(lists.ids)]
+        scores = scores.astype(np.float32, copy=False)
+        dead = ~self._alive_at(pos)
+        if filt is not None:
+            dead |= ~filt.test(self._ids_at(pos))
+        if dead.any():
+            scores[dead] = -np.inf
+        return pos, scores
+
+    def _rerank(self, qr: np.ndarray, pos: np.ndarray, scores: np.ndarray, k: int,
+                rerank: int) -> tuple[np.ndarray, np.ndarray]:
+        """Re-score the best ``rerank`` candidates at full length; return the top ``k``."""
+        if len(pos) > rerank:
+            best = np.argpartition(-scores, rerank - 1)[:rerank]
+            pos, scores = pos[best], scores[best]
+        pos = pos[np.isfinite(scores)]
+        full = np.asarray(self._full_at(pos), dtype=np.float32) @ qr
+        order, top = top_k(full[None, :], k)
+        order, top = order[0], top[0]
+        found = order >= 0
+        return self._ids_at(pos[order[found]]), top[found]
+
+    def _exact_rows(self, qr: np.ndarray, k: int, filt: _Filter) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search over the (few) allowed live rows."""
+        pos = filt.positions()
+        pos = pos[self._alive_at(pos)]
+        return self._rerank(qr, pos, np.zeros(len(pos), np.float32), k, len(pos) + 1)
+
+    def _alive_at(self, pos: np.ndarray) -> np.ndarray:
+        n = len(self.lists.ids)
+        main = pos < n
+        out = np.empty(len(pos), bool)
+        out[main] = self.lists.alive[pos[main]]
+        out[~main] = self.overflow.alive[pos[~main] - n]
+        return out
+
+    def _ids_at(self, pos: np.ndarray) -> np.ndarray:
+        n = len(self.lists.ids)
+        return np.where(pos < n, self.lists.ids[np.minimum(pos, max(n - 1, 0))] if n else -1,
+                        self.overflow.ids[np.clip(pos - n, 0, None)]
+                        if len(self.overflow.ids) else -1)
+
+    def _full_at(self, pos: np.ndarray) -> np.ndarray:
+        n = len(self.lists.ids)
+        main = pos < n
+        if main.all():
+            return self.lists.full[pos]
+        out = np.empty((len(pos), self.dim), np.float16)
+        out[main] = self.lists.full[pos[main]]
+        out[~main] = self.overflow.full[pos[~main] - n]
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        """Write every array as ``.npy`` (temp name, then rename) and ``index.json`` last."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        if len(self.overflow.ids) or not self.lists.alive.all():
+            self.merge() if self.nlist else None
+        self.rotation.save(path / "rotation.npy")
+        arrays = {"centroids": self.centroids, "scale": self.scale, **asdict(self.lists),
+                  **{f"overflow_{k}": v for k, v in asdict(self.overflow).items()}}
+        for name, array in arrays.items():
+            atomic_save(path / f"{name}.npy", array)
+        meta = {"kind": self.kind, "dim": self.dim, "d_c": self.d_c,
+                "params": asdict(self.params), "count": self.count, "tuning": self.tuning}
+        atomic_write(path / "index.json", json.dumps(meta, indent=1).encode())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> Self:
+        """Open a saved index; the full-length vectors stay memory-mapped on disk."""
+        path = Path(directory)
+        meta = json.loads((path / "index.json").read_text())
+        index = cls(meta["dim"], rotation=Rotation.load(path / "rotation.npy"), d_c=meta["d_c"],
+                    params=Params(**meta["params"]), scale=np.load(path / "scale.npy"))
+        index.centroids = np.load(path / "centroids.npy")
+        index.lists = Lists(**{f: np.load(path / f"{f}.npy", mmap_mode="r" if f == "full" else None)
+                               for f in Lists.__dataclass_fields__})
+        index.overflow = Overflow(**{f: np.load(path / f"overflow_{f}.npy")
+                                     for f in Overflow.__dataclass_fields__})
+        index.tuning = meta.get("tuning", {})
+        return index
+
+    def memory_bytes(self) -> int:
+        """Bytes held in RAM (everything but the memory-mapped full-length vectors)."""
+        held = [self.centroids, self.scale, self.rotation.matrix, self.lists.ids,
+                self.lists.codes, self.lists.offsets, self.lists.alive,
+                *(v for v in asdict(self.overflow).values())]
+        if not isinstance(self.lists.full, np.memmap):
+            held.append(self.lists.full)
+        return int(sum(a.nbytes for a in held))
+
+
+class _Filter:
+    """An ``allowed`` filter resolved against one index (see :mod:`papersift.vectors.index`)."""
+
+    def __init__(self, allowed: np.ndarray, index: AdaptiveIndex) -> None:
+        allowed = np.asarray(allowed)
+        self.index = index
+        self.is_mask = allowed.dtype == np.bool_
+        if self.is_mask:
+            self.mask = allowed
+            self.allowed_ids = np.flatnonzero(allowed).astype(np.int64)
+        elif np.issubdtype(allowed.dtype, np.integer):
+            self.allowed_ids = np.unique(allowed.astype(np.int64))
+        else:
+            raise TypeError("allowed must be a boolean mask indexed by id or an array of ids")
+        self.selectivity = len(self.allowed_ids) / max(index.count, 1)
+        self.small = len(self.allowed_ids) <= index.small_filter
+
+    def test(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each id is allowed."""
+        if self.is_mask:
+            inside = (ids >= 0) & (ids < len(self.mask))
+            out = np.zeros(len(ids), bool)
+            out[inside] = self.mask[ids[inside]]
+            return out
+        found = np.searchsorted(self.allowed_ids, ids)
+        found = np.minimum(found, max(len(self.allowed_ids) - 1, 0))
+        if not len(self.allowed_ids):
+            return np.zeros(len(ids), bool)
+        return self.allowed_ids[found] == ids
+
+    def positions(self) -> np.ndarray:
+        """Positions (as in ``AdaptiveIndex._candidates``) of the allowed ids."""
+        n = len(self.index.lists.ids)
+        main = np.flatnonzero(np.isin(self.index.lists.ids, self.allowed_ids))
+        extra = np.flatnonzero(np.isin(self.index.overflow.ids, self.allowed_ids)) + n
+        return np.r_[main, extra].astype(np.int64)
+
+
+def _probe(centroid_scores: np.ndarray, nprobe: int) -> np.ndarray:
+    """The ``nprobe`` best lists, best first."""
+    if nprobe >= len(centroid_scores):
+        return np.argsort(-centroid_scores)
+    best = np.argpartition(-centroid_scores, nprobe - 1)[:nprobe]
+    return best[np.argsort(-centroid_scores[best])]
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
+    lens = ends - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.empty(0, np.int64)
+    shift = np.repeat(starts - np.r_[0, np.cumsum(lens)[:-1]], lens)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+def _int8_scale(x: np.ndarray) -> np.ndarray:
+    """Per-dimension scale so that ``x / scale`` fits int8."""
+    peak = np.max(np.abs(x), axis=0) if len(x) else np.ones(x.shape[1], np.float32)
+    return (np.maximum(peak, 1e-6) / 127.0).astype(np.float32)
+
+
+def _quantise(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x / scale), -127, 127).astype(np.int8)
+
+
+def _rotate_chunked(vecs: np.ndarray, rotation: Rotation) -> np.ndarray:
+    """All rows rotated, float32, converted a chunk at a time (input may be float16/mmap)."""
+    out = np.empty((len(vecs), rotation.dim), np.float32)
+    for start in range(0, len(vecs), 65536):
+        out[start:start + 65536] = rotation.apply(vecs[start:start + 65536])
+    return out

@@ -1,0 +1,175 @@
+"""Vector store durability, the nested rotation, and the adaptive index's recall."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from papersift.vectors import (
+    AdaptiveIndex,
+    ExactIndex,
+    VectorStore,
+    build_index,
+    choose_index,
+    fit_rotation,
+    prefix_recall,
+)
+from papersift.vectors.nested import Rotation
+
+
+def real_like(n: int, dim: int = 128, seed: int = 0) -> np.ndarray:
+    """Unit vectors shaped like sentence embeddings: a shared mean direction, many topics,
+    a decaying spectrum, and coordinates that are *not* aligned with that spectrum (a random
+    basis), so unrotated prefixes are poor summaries and recall is not trivially easy."""
+    rng = np.random.default_rng(seed)
+    spectrum = 1.0 / np.sqrt(1 + np.arange(dim))
+    topics = rng.standard_normal((300, dim)) * spectrum
+    x = topics[rng.integers(0, 300, n)] + 0.9 * rng.standard_normal((n, dim)) * spectrum
+    x += 1.5 * np.eye(dim)[0]
+    basis, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+    x = x @ basis
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+# ------------------------------------------------------------------------- store
+def test_store_add_remove_replace_compact(tmp_path: Path) -> None:
+    store = VectorStore.open(tmp_path / "v", encoder="mini", dim=8)
+    vecs = real_like(30, dim=8)
+    store.add(np.arange(20), vecs[:20])
+    store.add(np.arange(20, 30), vecs[20:])
+    assert store.count == 30 and store.ids().tolist() == list(range(30))
+    with pytest.raises(ValueError):
+        store.add(np.array([3]), vecs[:1])
+    assert store.remove(np.array([3, 25, 99])) == 2
+    store.add(np.array([3]), vecs[29:30])  # replace = remove + add
+    reopened = VectorStore.open(tmp_path / "v")
+    assert reopened.count == 29 and 25 not in reopened.ids()
+    np.testing.assert_allclose(reopened.vectors()[reopened.ids() == 3][0], vecs[29], atol=1e-3)
+    reopened.compact()
+    again = VectorStore.open(tmp_path / "v")
+    assert sorted(again.ids().tolist()) == sorted(set(range(30)) - {25})
+    assert len(list((tmp_path / "v").glob("seg-*.ids.npy"))) == 1
+    assert again.verify() == []
+    assert isinstance(again.vectors(), np.memmap)
+
+
+def test_store_crash_leaves_previous_state_and_resumes(tmp_path: Path) -> None:
+    directory = tmp_path / "v"
+    store = VectorStore.open(directory, encoder="mini", dim=8)
+    vecs = real_like(40, dim=8)
+    store.add(np.arange(10), vecs[:10])
+    store.applied_seq = 7
+    # a crash mid-add: one half-written temp file and one complete but unlisted segment
+    (directory / ".seg-000002.npy.tmp").write_bytes(b"\x93NUMPY garbage")
+    np.save(directory / "seg-000003.npy", vecs[10:20].astype(np.float16))
+    np.save(directory / "seg-000003.ids.npy", np.arange(10, 20))
+    reopened = VectorStore.open(directory, encoder="mini", dim=8)
+    assert reopened.ids().tolist() == list(range(10)) and reopened.applied_seq == 7
+    assert reopened.verify() == []
+    # the embedding run resumes: whatever is not stored yet is added, nothing twice
+    todo = np.setdiff1d(np.arange(40), reopened.ids())
+    reopened.add(todo, vecs[todo])
+    final = VectorStore.open(directory)
+    assert sorted(final.ids().tolist()) == list(range(40))
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["count"] == 40 and manifest["applied_seq"] == 7
+    assert "seg-000003" not in [s["name"] for s in manifest["segments"]]
+
+
+def test_store_refuses_other_encoder(tmp_path: Path) -> None:
+    VectorStore.open(tmp_path / "v", encoder="mini", dim=8)
+    with pytest.raises(ValueError, match="mini"):
+        VectorStore.open(tmp_path / "v", encoder="other", dim=8)
+    with pytest.raises(FileNotFoundError):
+        VectorStore.open(tmp_path / "nothing")
+
+
+# ------------------------------------------------------------------------- rotation
+def test_rotation_preserves_inner_products(tmp_path: Path) -> None:
+    x = real_like(2000)
+    rot = fit_rotation(x)
+    np.testing.assert_allclose(rot.matrix.T @ rot.matrix, np.eye(128), atol=1e-5)
+    np.testing.assert_allclose(rot.apply(x[:50]) @ rot.apply(x[50:100]).T,
+                               x[:50] @ x[50:100].T, atol=1e-5)
+    assert np.all(np.diff(rot.energy) <= 1e-7) and abs(rot.energy.sum() - 1) < 1e-5
+    rot.save(tmp_path / "rot.npy")
+    np.testing.assert_array_equal(Rotation.load(tmp_path / "rot.npy").matrix, rot.matrix)
+
+
+def test_rotation_makes_prefixes_nested() -> None:
+    x = real_like(6000)
+    rot = fit_rotation(x[:5000])
+    rows = np.arange(5000, 5200)
+    rotated = prefix_recall(x[:5000], x[rows], rotation=rot, prefixes=(16, 32, 128))
+    plain = prefix_recall(x[:5000], x[rows], prefixes=(16, 32, 128))
+    assert rotated[128] == (1.0, 1.0)
+    for m in (16, 32):
+        assert rotated[m][1] > plain[m][1] + 0.1, (m, rotated[m], plain[m])
+    assert rotated[32][1] > 0.8
+
+
+# ------------------------------------------------------------------------- adaptive
+@pytest.fixture(scope="module")
+def corpus() -> tuple[np.ndarray, np.ndarray]:
+    x = real_like(40_300, seed=3)
+    return x[:40_000], x[40_000:]
+
+
+@pytest.mark.parametrize("target", [0.9, 0.98])
+def test_adaptive_reaches_recall_target_on_held_out_queries(
+        corpus: tuple[np.ndarray, np.ndarray], target: float) -> None:
+    base, queries = corpus
+    ids = np.arange(len(base), dtype=np.int64)
+    index = AdaptiveIndex.build(ids, base, recall=target, tune_queries=300)
+    assert index.tuning["reached"]
+    truth = ExactIndex(base.shape[1])
+    truth.add(ids, base)
+    expected = truth.search(queries, 10).ids
+    got = index.search(queries, 10).ids
+    measured = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, expected,
+                                                                        strict=True)])
+    assert measured >= target - 0.02, (measured, index.params, index.tuning)
+    # far less work than a full pass
+    assert index.params.nprobe < 0.25 * index.nlist
+    lower = index.search(queries, 10, budget=0.25).ids
+    assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(lower, expected,
+                                                              strict=True)]) / 10 < measured
+
+
+def test_adaptive_large_filter_probes_more_lists(corpus: tuple[np.ndarray, np.ndarray]) -> None:
+    base, queries = corpus
+    ids = np.arange(len(base), dtype=np.int64)
+    index = AdaptiveIndex.build(ids, base, tune_queries=100)
+    index.small_filter = 0  # force the probing path even for modest filters
+    allowed = np.zeros(len(base), bool)
+    allowed[::50] = True  # 2% of the collection
+    hits = index.search(queries[:20], 10, allowed=allowed)
+    assert allowed[hits.ids].all() and (hits.ids >= 0).all()
+    sub = np.flatnonzero(allowed)
+    truth = sub[np.argsort(-(queries[:20] @ base[sub].T), axis=1)[:, :10]]
+    assert np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(hits.ids, truth,
+                                                                   strict=True)]) >= 0.9
+
+
+def test_adaptive_adds_merge_into_lists(corpus: tuple[np.ndarray, np.ndarray],
+                                        tmp_path: Path) -> None:
+    base, _ = corpus
+    index = AdaptiveIndex.build(np.arange(20_000), base[:20_000], tune_queries=100)
+    for start in range(20_000, 24_000, 500):  # 20% more, in batches: merges on the way
+        index.add(np.arange(start, start + 500), base[start:start + 500])
+    assert index.count == 24_000 and len(index.overflow.ids) < 0.05 * len(index.lists.ids) + 500
+    hits = index.search(base[20_000:20_050], 1)
+    assert (hits.ids[:, 0] == np.arange(20_000, 20_050)).mean() >= 0.96
+    index.save(tmp_path / "ix")
+    loaded = AdaptiveIndex.load(tmp_path / "ix")
+    assert isinstance(loaded.lists.full, np.memmap)
+    assert loaded.memory_bytes() / loaded.count < 100 + loaded.params.d_s
+
+
+def test_choose_index() -> None:
+    assert choose_index(1000) is ExactIndex and choose_index(10**6) is AdaptiveIndex
+    x = real_like(500, dim=16)
+    assert isinstance(build_index(np.arange(500), x), ExactIndex)
