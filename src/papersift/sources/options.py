@@ -1,0 +1,17 @@
+"""What every format reader receives besides its input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .fields import FieldMap
+
+__all__ = ["Options"]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Reader settings: field names for JSON/CSV records, the year of a Daily Papers page."""
+
+    fields: FieldMap = field(default_factory=FieldMap.build)
+    page_year: int | None = None
