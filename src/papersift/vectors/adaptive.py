@@ -26,7 +26,7 @@ from typing import Any, Self
 import numpy as np
 
 from papersift.vectors.clustering import assign, kmeans
-from papersift.vectors.index import Hits, as_queries, empty_hits, top_k
+from papersift.vectors.index import Hits, as_queries, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
 
@@ -106,6 +106,7 @@ class AdaptiveIndex:
                            np.empty(0, bool))
         self.overflow = Overflow.empty(self.params.d_s, dim)
         self.tuning: dict[str, Any] = {}
+        self._no_tombstones: bool | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -154,6 +155,7 @@ class AdaptiveIndex:
             alive=np.ones(len(ids), bool),
         )
         self.overflow = Overflow.empty(d_s, self.dim)
+        self._no_tombstones = None
         where = np.empty(len(ids), np.int64)
         where[order] = np.arange(len(ids))
         return where
@@ -212,6 +214,7 @@ class AdaptiveIndex:
                     part.alive = part.alive.copy()
                 part.alive[hit] = False
                 removed += int(hit.sum())
+        self._no_tombstones = None
         return removed
 
     def merge(self) -> None:
@@ -229,6 +232,7 @@ class AdaptiveIndex:
                 np.int64),
             alive=np.ones(len(cluster), bool))
         self.overflow = Overflow.empty(self.params.d_s, self.dim)
+        self._no_tombstones = None
 
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                budget: float | None = None) -> Hits:
@@ -288,10 +292,11 @@ class AdaptiveIndex:
             scores = np.r_[scores, o.codes[extra, :d_s].astype(np.float32) @ qs]
             pos = np.r_[pos, extra + len(lists.ids)]
         scores = scores.astype(np.float32, copy=False)
-        dead = ~self._alive_at(pos)
+        dead = None if self._all_alive() and not len(o.ids) else ~self._alive_at(pos)
         if filt is not None:
-            dead |= ~filt.test(self._ids_at(pos))
-        if dead.any():
+            disallowed = ~filt.test(self._ids_at(pos))
+            dead = disallowed if dead is None else dead | disallowed
+        if dead is not None and dead.any():
             scores[dead] = -np.inf
         return pos, scores
 
@@ -302,11 +307,12 @@ class AdaptiveIndex:
             best = np.argpartition(-scores, rerank - 1)[:rerank]
             pos, scores = pos[best], scores[best]
         pos = pos[np.isfinite(scores)]
-        full = np.asarray(self._full_at(pos), dtype=np.float32) @ qr
-        order, top = top_k(full[None, :], k)
-        order, top = order[0], top[0]
-        found = order >= 0
-        return self._ids_at(pos[order[found]]), top[found]
+        full = self._full_at(pos).astype(np.float32) @ qr
+        if len(full) > k:
+            part = np.argpartition(-full, k - 1)[:k]
+            pos, full = pos[part], full[part]
+        order = np.argsort(-full, kind="stable")
+        return self._ids_at(pos[order]), full[order]
 
     def _exact_rows(self, qr: np.ndarray, k: int, filt: _Filter) -> tuple[np.ndarray, np.ndarray]:
         """Exact search over the (few) allowed live rows."""
@@ -316,11 +322,19 @@ class AdaptiveIndex:
 
     def _alive_at(self, pos: np.ndarray) -> np.ndarray:
         n = len(self.lists.ids)
+        if not len(self.overflow.ids) and self._all_alive():
+            return np.ones(len(pos), bool)
         main = pos < n
         out = np.empty(len(pos), bool)
         out[main] = self.lists.alive[pos[main]]
         out[~main] = self.overflow.alive[pos[~main] - n]
         return out
+
+    def _all_alive(self) -> bool:
+        """Whether no list row is tombstoned (cached; reset by every write)."""
+        if self._no_tombstones is None:
+            self._no_tombstones = bool(self.lists.alive.all())
+        return self._no_tombstones
 
     def _ids_at(self, pos: np.ndarray) -> np.ndarray:
         n = len(self.lists.ids)
