@@ -1,0 +1,163 @@
+"""``create_app(library)``: the FastAPI application over one :class:`Library`.
+
+Nothing is created at import time. Route handlers are ``async`` on purpose: the library's
+SQLite connection and tantivy searcher are shared, and running handlers on the event loop
+serialises them without locks (each call takes milliseconds).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment
+from markupsafe import Markup
+
+from papersift.library import Library
+from papersift.web.limits import RateLimiter, VoterCookies
+from papersift.web.render import Highlighter, environment
+
+__all__ = ["SECRET_ENV", "WebSettings", "WebState", "create_app", "describe", "state"]
+
+SECRET_ENV = "PAPERSIFT_SECRET"
+STATIC = Path(__file__).parent / "static"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Settings of the web faces; ``describe()`` lists each with its help."""
+
+    secret: str | None = _setting(
+        None, f"Key signing voter cookies (or env {SECRET_ENV}). Required for a public "
+        "server; a loopback server without one uses a random key per process.")
+    per_page: int = _setting(20, "Papers per page in listings and search results.")
+    excerpt_chars: int = _setting(400, "Characters of abstract shown in listings.")
+    similar: int = _setting(8, "Similar papers shown on a paper's page.")
+    trending_days: int = _setting(7, "Days of listings that trending looks back over.")
+    vote_burst: int = _setting(10, "Upvotes a client may cast at once (token bucket size).")
+    votes_per_minute: float = _setting(10.0, "Rate a client's upvote bucket refills at.")
+    ip_vote_burst: int = _setting(60, "Upvotes one IP address may cast at once.")
+    ip_votes_per_minute: float = _setting(30.0, "Rate an IP address's bucket refills at.")
+    arxiv_api_window: int = _setting(
+        1000, "Most results the arXiv-compatible API pages through for one query.")
+    title: str = _setting("papersift", "Site name shown in the header and feeds.")
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """Every web setting as ``(name, default, help)``."""
+    return [(f.name, f.default, f.metadata.get("help", "")) for f in fields(WebSettings)]
+
+
+@dataclass
+class WebState:
+    """What every request handler shares."""
+
+    library: Library
+    settings: WebSettings
+    templates: Environment
+    highlighter: Highlighter
+    votes: RateLimiter
+    ip_votes: RateLimiter
+    cookies: VoterCookies
+
+    def render(self, request: Request, template: str, status_code: int = 200,
+               **context: Any) -> HTMLResponse:
+        """An HTML page from a template (autoescaped) with the site-wide context."""
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        html = self.templates.get_template(template).render(
+            request=request, here=here, site=self.settings, paper_count=len(self.library),
+            snippet=self.snippet, mark=self.highlighter.mark, **context
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+    def snippet(self, text: str, terms: frozenset[str] = frozenset()) -> Markup:
+        """An escaped abstract excerpt with the query's terms marked."""
+        return self.highlighter.excerpt(text, terms, self.settings.excerpt_chars)
+
+
+def state(request: Request) -> WebState:
+    """The :class:`WebState` of the app serving ``request`` (a FastAPI dependency)."""
+    found: WebState = request.app.state.web
+    return found
+
+
+def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
+    """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
+    arXiv-compatible query API, all over ``library``."""
+    from papersift.web import arxiv_api, listings, papers, search
+
+    settings = settings or WebSettings()
+    secret = settings.secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
+    app = FastAPI(
+        title=f"{settings.title} API",
+        summary="Daily papers, trending, search and an arXiv-compatible query API.",
+        version="1",
+    )
+    app.state.web = WebState(
+        library=library, settings=settings, templates=environment(),
+        highlighter=Highlighter(library.lexical.terms),
+        votes=RateLimiter(settings.vote_burst, settings.votes_per_minute),
+        ip_votes=RateLimiter(settings.ip_vote_burst, settings.ip_votes_per_minute),
+        cookies=VoterCookies(secret),
+    )
+    for module in (papers, listings, search, arxiv_api):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _install_handlers(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/feeds/", "/static/"))
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def server_timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        elapsed = (time.perf_counter() - start) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.media_type == "text/html" or _wants_html(request):
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                "base-uri 'none'; frame-ancestors 'none'"
+            )
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if not _wants_html(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=exc.headers)
+        page = state(request).render(request, "error.html", status_code=exc.status_code,
+                                     status=exc.status_code, detail=str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            page.headers[key] = value
+        return page
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_html(request):
+            return JSONResponse({"detail": exc.errors()}, status_code=422)
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
+        )
+        return state(request).render(request, "error.html", status_code=422, status=422,
+                                     detail=detail)
