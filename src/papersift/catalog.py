@@ -67,6 +67,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE removed (rowid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
     CREATE INDEX removed_seq ON removed (seq);
     """,
+    # 2: upvotes cast on this server, one per voter (a signed cookie id or a user key)
+    """
+    CREATE TABLE votes (
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        voter TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (paper, voter)
+    );
+    CREATE INDEX votes_voter ON votes (voter);
+    """,
 )
 
 _COLUMNS = (
@@ -413,3 +423,119 @@ class Catalog:
             "top_categories": {r[0]: r[1] for r in top},
             "seq": self.seq,
         }
+
+    # -- feeds and votes (web) --
+    # Listings rank by all upvotes: the count a source gave (``papers.upvotes``) plus the
+    # votes cast here. Both stay apart so that re-ingesting a source never erases votes.
+    _TOTAL_VOTES = (
+        "(papers.upvotes + (SELECT count(*) FROM votes WHERE votes.paper = papers.rowid))"
+    )
+
+    def latest_day(self) -> date | None:
+        """The newest publication (listing) day in the catalog."""
+        row = self._db.execute("SELECT max(published) FROM papers").fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    def adjacent_days(self, day: date) -> tuple[date | None, date | None]:
+        """The listing days just before and just after ``day`` that have papers."""
+        before = self._db.execute(
+            "SELECT max(published) FROM papers WHERE published < ?", (day.isoformat(),)
+        ).fetchone()[0]
+        after = self._db.execute(
+            "SELECT min(published) FROM papers WHERE published > ?", (day.isoformat(),)
+        ).fetchone()[0]
+        return (
+            date.fromisoformat(before) if before else None,
+            date.fromisoformat(after) if after else None,
+        )
+
+    def ranked_between(
+        self, since: date, until: date, *, limit: int, offset: int = 0
+    ) -> list[Paper]:
+        """Papers published in ``[since, until]``, most upvoted first, then the newest."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM papers WHERE published BETWEEN ? AND ? "
+            f"ORDER BY {self._TOTAL_VOTES} DESC, published DESC, rowid DESC LIMIT ? OFFSET ?",
+            (since.isoformat(), until.isoformat(), limit, offset),
+        )
+        return [_row_to_paper(r) for r in rows]
+
+    def count_between(self, since: date, until: date) -> int:
+        """How many papers were published in ``[since, until]``."""
+        row = self._db.execute(
+            "SELECT count(*) FROM papers WHERE published BETWEEN ? AND ?",
+            (since.isoformat(), until.isoformat()),
+        ).fetchone()
+        return int(row[0])
+
+    def voted_between(self, since: date, until: date) -> list[tuple[int, date, int]]:
+        """``(rowid, published, total upvotes)`` of every upvoted paper in ``[since, until]``."""
+        rows = self._db.execute(
+            f"SELECT rowid, published, {self._TOTAL_VOTES} AS total FROM papers "
+            "WHERE published BETWEEN ? AND ? AND total > 0",
+            (since.isoformat(), until.isoformat()),
+        )
+        return [(int(r[0]), date.fromisoformat(r[1]), int(r[2])) for r in rows]
+
+    def in_category(self, category: str, *, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
+        """Papers listed in a category (any position), newest first, and how many there are."""
+        total = self._db.execute(
+            "SELECT count(DISTINCT paper) FROM paper_categories WHERE category = ?", (category,)
+        ).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM papers WHERE rowid IN "
+            "(SELECT paper FROM paper_categories WHERE category = ?) "
+            "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
+            (category, limit, offset),
+        )
+        return [_row_to_paper(r) for r in rows], int(total)
+
+    def by_author(self, name: str, *, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
+        """Papers with an author of exactly this name (any case), newest first, and the count."""
+        total = self._db.execute(
+            "SELECT count(DISTINCT paper) FROM paper_authors WHERE name = ? COLLATE NOCASE",
+            (name,),
+        ).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM papers WHERE rowid IN "
+            "(SELECT paper FROM paper_authors WHERE name = ? COLLATE NOCASE) "
+            "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
+            (name, limit, offset),
+        )
+        return [_row_to_paper(r) for r in rows], int(total)
+
+    def add_vote(self, paper_id: str, voter: str) -> bool:
+        """Record a voter's upvote; False when the paper is unknown or already upvoted."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO votes (paper, voter, created) "
+                "SELECT rowid, ?, ? FROM papers WHERE id = ?",
+                (voter, _now(), paper_id),
+            )
+        return cursor.rowcount > 0
+
+    def remove_vote(self, paper_id: str, voter: str) -> bool:
+        """Withdraw a voter's upvote; False when there was none."""
+        with self._db:
+            cursor = self._db.execute(
+                "DELETE FROM votes WHERE voter = ? AND paper = "
+                "(SELECT rowid FROM papers WHERE id = ?)",
+                (voter, paper_id),
+            )
+        return cursor.rowcount > 0
+
+    def local_votes(self, paper_ids: Sequence[str], voter: str | None = None) -> dict[str, int]:
+        """Votes cast here per paper id (``voter`` set: 1 or 0 for that voter alone)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            who = "" if voter is None else " AND votes.voter = ?"
+            rows = self._db.execute(
+                "SELECT papers.id, count(votes.paper) FROM papers JOIN votes "
+                f"ON votes.paper = papers.rowid{who} WHERE papers.id IN ({marks}) "
+                "GROUP BY papers.id",
+                ([] if voter is None else [voter]) + chunk,
+            )
+            found.update({r[0]: int(r[1]) for r in rows})
+        return found
