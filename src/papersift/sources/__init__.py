@@ -13,6 +13,7 @@ Hugging Face Daily Papers page), ``jsonl``, ``kaggle`` (the Kaggle arXiv snapsho
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from papersift.papers import Paper, Rejected
 
 from . import atom, beir, csvfile, daily_json, daily_page, jsonl, kaggle, oai_pmh, text
 from .fields import FieldMap
-from .files import STREAM_ERRORS, Input, SourceError, expand, open_input, total_bytes
+from .files import STDIN, STREAM_ERRORS, Input, SourceError, expand, open_input, total_bytes
 from .options import Options
 from .sniff import FORMATS, sniff
 
@@ -47,20 +48,14 @@ def _check_format(fmt: str | None) -> None:
         raise SourceError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-def _open(file: str | Path, fmt: str | None, on_bytes: Callable[[int], None]) -> tuple[Input, str]:
-    """Open ``file`` and settle its format (closing it again when that fails)."""
-    inp = open_input(file, on_bytes)
-    try:
-        return inp, fmt or sniff(inp.head, inp.name)
-    except BaseException:
-        inp.close()
-        raise
-
-
-def _read_file(inp: Input, fmt: str, options: Options) -> Iterator[Paper | Rejected]:
-    with inp:
+def _read_one(
+    file: str | Path, fmt: str | None, options: Options, on_bytes: Callable[[int], None]
+) -> Iterator[Paper | Rejected]:
+    """Open one file, settle its format and read it."""
+    with open_input(file, on_bytes) as inp:
+        reader = READERS[fmt or sniff(inp.head, inp.name)]
         try:
-            yield from READERS[fmt](inp, options)
+            yield from reader(inp, options)
         except STREAM_ERRORS as err:
             raise inp.error(err) from None
 
@@ -82,14 +77,27 @@ def read(
     progress bar (see :func:`total_bytes`). ``page_year`` is the year of a Daily Papers page's
     dates that show none (by default the latest year on the page plus one).
 
-    Raises :class:`SourceError` for whole-file problems. Per-record problems are yielded as
+    Raises :class:`SourceError` for whole-file problems: a bad ``fmt``/``fields`` or a missing
+    path at once, the others while iterating. Per-record problems are yielded as
     ``Rejected(source=<file>, line=<1-based line where the record starts>, reason=...)``.
-    In a folder, a file that is not in any format (or cannot be opened) is reported as a
-    ``Rejected`` at line 1 and skipped; a folder where no file can be read is an error.
+    In a folder, a file that fails before yielding anything (unknown format, a CSV without a
+    title column, unreadable) is reported as a ``Rejected`` at line 1 and skipped, so one
+    stray file does not stop an ingest; a file that fails part way (a truncated gzip) still
+    raises, and so does a folder where no file can be read.
     """
     _check_format(fmt)
     options = Options(FieldMap.build(fields), page_year)
-    files = expand(path)
+    files = expand(path)  # a missing path fails here, before the first item is asked for
+    return _read_files(str(path), files, fmt, options, on_bytes)
+
+
+def _read_files(
+    label: str,
+    files: list[str | Path],
+    fmt: str | None,
+    options: Options,
+    on_bytes: Callable[[int], None] | None,
+) -> Iterator[Paper | Rejected]:
     done = 0  # bytes of the files already read, so on_bytes counts across a folder
 
     def progress(n: int) -> None:
@@ -98,15 +106,18 @@ def read(
 
     skipped: list[str] = []
     for file in files:
+        started = False
         try:
-            inp, name = _open(file, fmt, progress)
+            for item in _read_one(file, fmt, options, progress):
+                started = True
+                yield item
         except SourceError as err:
-            if len(files) == 1:
+            if len(files) == 1 or started:
                 raise
             skipped.append(str(err))
             yield Rejected(str(file), 1, f"skipped: {err}")
-            continue
-        yield from _read_file(inp, name, options)
-        done += inp.consumed
+        if file != STDIN:
+            done += os.path.getsize(file)
+            progress(0)
     if len(skipped) == len(files):
-        raise SourceError(f"{path}: no file in the folder could be read ({skipped[0]})")
+        raise SourceError(f"{label}: no file in the folder could be read ({skipped[0]})")
