@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from conftest import seed
 from papersift import sources
 from papersift.papers import Paper, Rejected
 from papersift.sources import SourceError
+from tests.conftest import seed
 
 DATA = Path(__file__).parent / "data"
 
@@ -95,6 +95,22 @@ def test_daily_page_year_can_be_given() -> None:
     papers, _ = read_all(seed("003"), page_year=2030)
     routing = next(p for p in papers if p.title.startswith("Capability Instruction Tuning"))
     assert routing.published == date(2030, 2, 24)
+
+
+def test_daily_page_entries_with_bad_dates_are_rejected(tmp_path: Path) -> None:
+    entry = "{title}\n\nAn abstract about {title}.\n\n  • 2 authors\n·\n{date}\n\n"
+    page = "Daily Papers\n\n" + "".join(
+        entry.format(title=title, date=when)
+        for title, when in [("One", "Jan 3, 2024 4"), ("Two", "Febr 30"), ("Three", "Feb 29")]
+    )
+    path = tmp_path / "page.txt"
+    path.write_text(page)
+    papers, rejected = read_all(path)  # no leap day in 2024 + 1
+    assert [(p.title, p.published, p.upvotes) for p in papers] == [("One", date(2024, 1, 3), 4)]
+    assert [r.line for r in rejected] == [11, 19]
+    assert "'Febr 30'" in rejected[0].reason and "not a real date" in rejected[1].reason
+    papers, _ = read_all(path, page_year=2024)
+    assert papers[-1].title == "Three" and papers[-1].published == date(2024, 2, 29)
 
 
 def test_the_75k_arxiv_listing_reads_whole_with_progress(arxiv_sample: Path) -> None:
@@ -367,6 +383,7 @@ def test_whole_file_errors(tmp_path: Path) -> None:
     (tmp_path / "empty-folder").mkdir()
     assert "no files" in _error(tmp_path / "empty-folder")
     assert "unknown format 'pdf'" in _error(DATA / "papers.csv", fmt="pdf")
+    assert "no Daily Papers entries" in _error(DATA / "papers.csv", fmt="daily-page")
 
 
 def test_missing_path_fails_at_call_time(tmp_path: Path) -> None:
@@ -413,6 +430,10 @@ def test_malformed_xml_and_api_errors(tmp_path: Path) -> None:
     (tmp_path / "bomb.atom").write_text(bomb)
     assert "entity" in _error(tmp_path / "bomb.atom", fmt="atom")
     assert "not <feed>" in _error(DATA / "oai_arxiv.xml", fmt="atom")
+    padding = "<!-- " + "x" * 70_000 + " -->\n"  # push the bad byte past what sniff sees
+    late = text.replace("<entry>", padding + "<entry>", 1).replace("Lukasz", "\udcc5ukasz")
+    (tmp_path / "late.atom").write_bytes(late.encode("utf-8", "surrogateescape"))
+    assert "not UTF-8" in _error(tmp_path / "late.atom")
 
 
 # --- gzip, folders, stdin, sniffing ----------------------------------------------------------

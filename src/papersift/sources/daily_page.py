@@ -26,7 +26,7 @@ from datetime import date
 
 from papersift.papers import Paper, Rejected, content_id, normalize_text
 
-from .files import Input
+from .files import Input, SourceError
 from .options import Options
 
 __all__ = ["infer_year", "read"]
@@ -112,7 +112,9 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per entry on the page."""
     lines = [line.strip() for line in inp.text().splitlines()]
     year = options.page_year or infer_year(lines)
+    found = False
     for entry in _entries(lines):
+        found = True
         if not entry.body:
             yield Rejected(inp.name, entry.line, "entry has no title before its author line")
             continue
@@ -120,3 +122,8 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
             yield _paper(entry, year)
         except ValueError as err:
             yield Rejected(inp.name, entry.line, str(err))
+    if not found:
+        raise SourceError(
+            f"{inp.name}: no Daily Papers entries (a '·' line between the authors and the "
+            "date); is this the text of a Daily Papers page? Choose another --format"
+        )

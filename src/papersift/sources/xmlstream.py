@@ -68,6 +68,16 @@ class _Builder:
                 element.text = (element.text or "") + text
 
 
+def _malformed(inp: Input, err: expat.ExpatError) -> SourceError:
+    hint = "the file may be incomplete or not XML"
+    if err.code == expat.errors.codes[expat.errors.XML_ERROR_INVALID_TOKEN]:
+        hint = "bytes that are not UTF-8, or markup characters that are not escaped"
+    return SourceError(
+        f"{inp.name}: malformed XML at line {err.lineno}, column {err.offset + 1}: "
+        f"{expat.ErrorString(err.code)} ({hint})"
+    )
+
+
 def _refuse_entities(*_args: object) -> None:
     raise SourceError("XML entity declarations are not allowed")
 
@@ -93,10 +103,7 @@ def iter_records(
         try:
             parser.Parse(chunk, not chunk)
         except expat.ExpatError as err:
-            raise SourceError(
-                f"{inp.name}: malformed XML at line {err.lineno}, column {err.offset + 1}: "
-                f"{expat.ErrorString(err.code)}; the file may be incomplete or not XML"
-            ) from None
+            raise _malformed(inp, err) from None
         except SourceError as err:
             raise SourceError(f"{inp.name}: {err}; remove the DOCTYPE's entities") from None
         if builder.root is not None and builder.root != root:
