@@ -342,6 +342,10 @@ def test_bad_csv_rows_and_json_items(tmp_path: Path) -> None:
     papers, rejected = read_all(path)
     assert [p.title for p in papers] == ["Good", "Last"]
     assert [(r.line, "header has 2" in r.reason) for r in rejected] == [(4, True)]
+    tsv = tmp_path / "sheet.tsv"
+    tsv.write_text("Paper_ID\tTitle\tAbstract\n7\tA title\tAn abstract.\n")
+    (paper,), _ = read_all(tsv)
+    assert (paper.id, paper.title, paper.abstract) == ("7", "A title", "An abstract.")
     items = tmp_path / "items.json"
     items.write_text(json.dumps([{"paper": {"id": "2401.00001", "title": "ok"}}, "oops", {"x": 1}]))
     papers, rejected = read_all(items)

@@ -31,7 +31,9 @@ def delimiter_of(header: str) -> str:
 
 
 def _header(inp: Input, row: list[str], fields: FieldMap) -> list[str]:
-    columns = [c.strip() for c in row]
+    # spreadsheets capitalise headers ("Title", "Abstract"): match names without case
+    names = {key.casefold(): key for keys in fields.keys.values() for key in keys}
+    columns = [names.get(c.strip().casefold(), c.strip()) for c in row]
     if not fields.known(dict.fromkeys(columns)):
         raise SourceError(
             f"{inp.name}: the CSV header has no title or abstract column (columns: "
