@@ -69,3 +69,54 @@ def build_library(root: Path, arxiv: Path, daily: Path, *, n_arxiv: int = 300,
     newest = max(p.published for p in listing if p.published)
     library.add([*listing, *daily_papers(daily, n_daily), xss_paper(newest)])
     return library
+
+
+_BUILT: dict[tuple[str, str], Path] = {}
+
+
+def library_copy(cache_dir: Path, target: Path, arxiv: Path, daily: Path) -> Library:
+    """A fresh copy of the test library (built once per session, copied per test)."""
+    import shutil
+
+    key = (str(arxiv), str(daily))
+    if key not in _BUILT:
+        build_library(cache_dir / "library", arxiv, daily).close()
+        _BUILT[key] = cache_dir / "library"
+    shutil.copytree(_BUILT[key], target)
+    return Library(target)
+
+
+class RunningServer:
+    """uvicorn serving an app on a free loopback port, in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> RunningServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

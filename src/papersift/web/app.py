@@ -7,6 +7,7 @@ serialises them without locks (each call takes milliseconds).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import time
@@ -54,6 +55,10 @@ class WebSettings:
     arxiv_api_window: int = _setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
     title: str = _setting("papersift", "Site name shown in the header and feeds.")
+
+    def replace(self, **changes: Any) -> WebSettings:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
 
 
 def describe() -> list[tuple[str, Any, str]]:

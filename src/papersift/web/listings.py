@@ -59,7 +59,7 @@ def _trending(web: WebState, days: int | None) -> TrendingPage:
                         papers=[paper_out(p) for p in found.papers], scores=found.scores)
 
 
-TrendDays = Annotated[int | None, Query(ge=1, le=365, description="Days to look back.")]
+TrendDays = Annotated[int | None, Query(ge=1, le=3660, description="Days to look back.")]
 
 
 @router.get("/trending", response_class=HTMLResponse, include_in_schema=False)

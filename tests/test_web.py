@@ -1,0 +1,257 @@
+"""The web app in process (FastAPI TestClient): pages, JSON twins, feeds, escaping, votes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from papersift.library import Library
+from papersift.ranking import Filters
+from papersift.web import WebSettings, create_app
+from papersift.web.app import describe
+from papersift.web.serve import ServeError, serve
+from tests.web_fixtures import XSS_ID, library_copy
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def library(arxiv_sample: Path, daily_papers_json: Path, tmp_path: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    cache = tmp_path_factory.getbasetemp() / "web-library"
+    cache.mkdir(exist_ok=True)
+    lib = library_copy(cache, tmp_path / "lib", arxiv_sample, daily_papers_json)
+    yield lib
+    lib.close()
+
+
+def client_for(library: Library, **settings: object) -> TestClient:
+    return TestClient(create_app(library, settings=WebSettings(**settings)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(library: Library) -> TestClient:
+    return client_for(library)
+
+
+PAGES = [
+    ("/", "/api/daily"),
+    ("/days/2024-01-29", "/api/daily?date=2024-01-29"),
+    ("/trending?days=30", "/api/trending?days=30"),
+    ("/search?q=gaussian+splatting", "/api/search?q=gaussian+splatting"),
+    (f"/papers/{XSS_ID}", f"/api/papers/{XSS_ID}"),
+    ("/categories/cs.CV", "/api/categories/cs.CV"),
+    ("/authors/Qifeng%20Chen", "/api/authors/Qifeng%20Chen"),
+]
+
+
+@pytest.mark.parametrize(("page", "api"), PAGES)
+def test_every_page_and_its_json_twin(client: TestClient, page: str, api: str) -> None:
+    html = client.get(page)
+    assert html.status_code == 200, html.text[:300]
+    assert html.headers["content-type"].startswith("text/html")
+    assert "<main" in html.text and 'lang="en"' in html.text
+    data = client.get(api)
+    assert data.status_code == 200
+    assert data.headers["content-type"] == "application/json"
+    assert data.json()
+
+
+def test_openapi_documents_every_api_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for expected in ["/api/daily", "/api/trending", "/api/search", "/api/papers/{paper_id}",
+                     "/api/papers/{paper_id}/upvote", "/api/categories/{name}",
+                     "/api/authors/{name}", "/api/query", "/api/status",
+                     "/feeds/daily.atom", "/feeds/search.atom"]:
+        assert expected in paths, expected
+    assert "/" not in paths  # HTML pages are documented through their twins
+    schema = paths["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert schema["schema"]["$ref"].endswith("/SearchPage")
+
+
+def test_daily_is_newest_day_sorted_by_upvotes_with_day_navigation(client: TestClient) -> None:
+    newest = client.get("/api/daily").json()
+    assert newest["date"] == "2025-03-18" and newest["next"] is None
+    votes = [p["upvotes"] for p in newest["papers"]]
+    assert votes == sorted(votes, reverse=True) and votes[0] == 7  # the crafted paper
+    previous = client.get(f"/api/daily?date={newest['previous']}").json()
+    assert previous["papers"] and previous["next"] == newest["date"]
+    assert all(p["published"] == newest["previous"] for p in previous["papers"])
+    page = client.get(f"/days/{newest['previous']}").text
+    assert f'href="/days/{newest["date"]}"' in page
+    assert client.get("/api/daily?date=2024-13-01").status_code == 400
+
+
+def test_daily_pagination(client: TestClient) -> None:
+    first = client.get("/api/daily").json()
+    assert first["total"] > 20 and first["pagination"]["has_next"]
+    second = client.get("/api/daily?page=2").json()
+    assert {p["id"] for p in first["papers"]}.isdisjoint(p["id"] for p in second["papers"])
+    assert second["pagination"]["has_previous"]
+    assert 'rel="next" href="/days/2025-03-18?page=2"' in client.get("/").text
+
+
+def test_search_json_matches_the_library(client: TestClient, library: Library) -> None:
+    data = client.get("/api/search", params={"q": "diffusion models", "mode": "lexical"}).json()
+    expected = library.search("diffusion models", mode="lexical", limit=20)
+    assert [r["paper"]["id"] for r in data["results"]] == [r.paper.id for r in expected]
+    assert data["results"][0]["why"]
+
+
+def test_search_filters(client: TestClient) -> None:
+    params = {"q": "language model", "category": "cs.CL"}
+    results = client.get("/api/search", params=params).json()["results"]
+    assert results and all("cs.CL" in r["paper"]["categories"] for r in results)
+    dated = client.get("/api/search", params={"q": "language model", "since": "2024-01-01",
+                                               "until": "2024-01-31"}).json()["results"]
+    assert dated and all("2024-01-01" <= r["paper"]["published"] <= "2024-01-31" for r in dated)
+    authored = client.get("/api/search", params={"q": "sensor simulation",
+                                                  "author": "Qifeng Chen"}).json()["results"]
+    assert authored and all("Qifeng Chen" in r["paper"]["authors"] for r in authored)
+    empty_fields = client.get("/search?q=model&since=&until=&category=&author=&mode=auto")
+    assert empty_fields.status_code == 200  # an HTML form sends empty fields
+
+
+def test_search_pagination(client: TestClient) -> None:
+    one = client.get("/api/search", params={"q": "model"}).json()
+    two = client.get("/api/search", params={"q": "model", "page": 2}).json()
+    assert one["pagination"]["has_next"] and two["pagination"]["has_previous"]
+    assert {r["paper"]["id"] for r in one["results"]}.isdisjoint(
+        r["paper"]["id"] for r in two["results"])
+    assert 'rel="next" href="/search?page=2&amp;q=model"' in client.get("/search?q=model").text
+
+
+def test_search_highlights_stemmed_terms_after_escaping(client: TestClient) -> None:
+    html = client.get("/search", params={"q": "splat"}).text
+    assert "<mark>Splatting</mark>" in html or "<mark>splatting</mark>" in html
+    html = client.get("/search", params={"q": "escaping script"}).text
+    assert "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;" in html
+    assert "<script>alert" not in html
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=escaping+gaussian", f"/papers/{XSS_ID}",
+                                 "/categories/cs.CR", "/authors/Alice%20Example",
+                                 "/trending?days=3"])
+def test_titles_abstracts_and_names_are_escaped(client: TestClient, url: str) -> None:
+    html = client.get(url).text
+    assert "Attack &lt;script&gt;alert(" in html
+    for raw in ["<script>alert", "<img src=x", "<b>bold</b>", "<i>Evil</i>"]:
+        assert raw not in html
+    assert html.count("<script") == 1  # only our own /static/app.js
+
+
+def test_paper_page_keeps_latex_readable_and_shows_similar(client: TestClient) -> None:
+    html = client.get(f"/papers/{XSS_ID}").text
+    assert r"$\mathcal{O}(T^{-1/2})$ &amp; more." in html
+    data = client.get("/api/papers/2503.11731").json()
+    assert data["paper"]["categories"] == ["cs.CV", "cs.RO"]
+    assert data["similar"] and all(s["paper"]["id"] != "2503.11731" for s in data["similar"])
+    similar_id = data["similar"][0]["paper"]["id"]
+    assert f'href="/papers/{similar_id}"' in client.get("/papers/2503.11731").text
+    assert client.get("/papers/2999.00000").status_code == 404
+    assert client.get("/api/papers/2999.00000").json()["detail"].startswith("no paper")
+
+
+def test_category_and_author_listings(client: TestClient) -> None:
+    cat = client.get("/api/categories/cs.RO").json()
+    assert cat["total"] == len(cat["papers"]) or cat["pagination"]["has_next"]
+    assert all("cs.RO" in p["categories"] for p in cat["papers"])
+    author = client.get("/api/authors/qifeng chen").json()
+    assert author["total"] >= 1 and all("Qifeng Chen" in p["authors"] for p in author["papers"])
+
+
+def test_trending_decays_votes_by_age(client: TestClient) -> None:
+    data = client.get("/api/trending?days=3").json()
+    assert data["reference_day"] == "2025-03-18"
+    assert [p["id"] for p in data["papers"]] == [XSS_ID]  # the only upvoted recent paper
+    old = client.get("/api/trending?days=800").json()
+    assert old["scores"] == sorted(old["scores"], reverse=True) and len(old["papers"]) == 20
+
+
+def _atom(body: bytes) -> ET.Element:
+    return ET.fromstring(body)
+
+
+def test_atom_feeds(client: TestClient) -> None:
+    response = client.get("/feeds/daily.atom")
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    root = _atom(response.content)
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == 100
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert any(t and "<script>" in t for t in titles)  # XML-escaped, read back as text
+    search = _atom(client.get("/feeds/search.atom?q=gaussian+splatting").content)
+    summary = search.findall(f"{ATOM}entry")[0].findtext(f"{ATOM}summary") or ""
+    assert "gaussian" in summary.lower()
+
+
+def test_upvote_form_works_without_javascript(client: TestClient) -> None:
+    paper = "2503.11731"
+    response = client.post(f"/papers/{paper}/upvote?next=/search?q=x", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/search?q=x"
+    assert "papersift_voter" in response.cookies
+    assert client.get(f"/api/papers/{paper}").json()["paper"]["upvotes"] == 1
+    assert client.get(f"/api/papers/{paper}").json()["voted"] is True
+    assert client.get("/api/daily").json()["papers"][1]["id"] == paper  # ranks by all votes
+    again = client.post(f"/api/papers/{paper}/upvote")  # same voter again: withdraws
+    assert again.json() == {"id": paper, "upvotes": 0, "voted": False}
+    evil = client.post(f"/papers/{paper}/upvote?next=//evil.example", follow_redirects=False)
+    assert evil.headers["location"] == f"/papers/{paper}"
+
+
+def test_upvotes_are_rate_limited(library: Library) -> None:
+    client = client_for(library, vote_burst=3, votes_per_minute=1)
+    ids = [p["id"] for p in client.get("/api/daily").json()["papers"][:5]]
+    codes = [client.post(f"/api/papers/{i}/upvote").status_code for i in ids]
+    assert codes == [200, 200, 200, 429, 429]
+    limited = client.post(f"/api/papers/{ids[0]}/upvote")
+    assert int(limited.headers["retry-after"]) >= 1
+    html = client.post(f"/papers/{ids[0]}/upvote", follow_redirects=False)
+    assert html.status_code == 429 and "Slow down" in html.text
+    other = client_for(library, ip_vote_burst=2)  # one IP, fresh cookies each time
+    codes = [TestClient(other.app).post(f"/api/papers/{ids[0]}/upvote").status_code
+             for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_upvotes_from_other_sites_are_refused(client: TestClient) -> None:
+    response = client.post("/api/papers/2503.11731/upvote",
+                           headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert client.post("/api/papers/2999.00000/upvote").status_code == 404
+
+
+def test_forged_voter_cookie_is_ignored(client: TestClient) -> None:
+    client.cookies.set("papersift_voter", "chosen-id.not-a-signature")
+    response = client.post("/api/papers/2503.11731/upvote")
+    assert response.status_code == 200
+    assert response.cookies["papersift_voter"] != "chosen-id.not-a-signature"
+
+
+def test_status_and_static(client: TestClient, library: Library) -> None:
+    assert client.get("/api/status").json()["papers"] == len(library)
+    assert client.get("/static/app.js").status_code == 200
+    assert "text/css" in client.get("/static/style.css").headers["content-type"]
+
+
+def test_every_web_setting_is_documented() -> None:
+    assert all(help_text for _, _, help_text in describe())
+
+
+def test_search_filters_reach_the_library(library: Library) -> None:
+    hits = library.search("language", filters=Filters(categories=("cs.CL",)), limit=5)
+    assert all("cs.CL" in r.paper.categories for r in hits)
+
+
+def test_serve_refuses_a_public_server_without_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAPERSIFT_SECRET", raising=False)
+    with pytest.raises(ServeError, match="without a secret"):
+        serve(tmp_path, host="0.0.0.0")
+    with pytest.raises(ServeError, match="no library"):
+        serve(tmp_path / "missing", host="127.0.0.1")
