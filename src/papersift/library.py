@@ -1,0 +1,306 @@
+"""``Library``: the public entry point tying the catalog, the lexical index and the vectors.
+
+>>> import papersift
+>>> lib = papersift.open("papersift-data")                       # doctest: +SKIP
+>>> lib.ingest(["papers.jsonl.gz"])                              # doctest: +SKIP
+>>> [r.paper.title for r in lib.search("matryoshka embeddings")]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from papersift import sources
+from papersift.catalog import Catalog, UpsertCounts
+from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
+from papersift.lexical import LexicalIndex
+from papersift.papers import Paper, Rejected
+from papersift.ranking import Filters, Hits, SearchResult, reciprocal_rank_fusion
+from papersift.semantic import SemanticIndex
+from papersift.settings import Settings
+
+__all__ = ["DEFAULT_PATH", "IngestReport", "Library", "Progress", "open"]
+
+DEFAULT_PATH = "papersift-data"
+Mode = Literal["auto", "lexical", "semantic", "hybrid"]
+#: ``progress(task, done, total)``: called as long work advances; total may be unknown.
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(task: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: catalog counts, and every record it could not read."""
+
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    rejected: list[Rejected] = field(default_factory=list)
+    read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected"
+        )
+
+
+class Library:
+    """A directory holding ``catalog.sqlite``, ``lexical/`` and ``vectors/``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        encoder: Encoder | str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.settings = settings or Settings()
+        self.catalog = Catalog(self.path / "catalog.sqlite")
+        self.lexical = LexicalIndex(self.path / "lexical")
+        self._encoder = encoder
+        self._semantic: SemanticIndex | None = None
+
+    # -- the semantic side ----------------------------------------------------------------
+    @property
+    def encoder_spec(self) -> str:
+        """The encoder this library embeds with (remembered in the catalog)."""
+        if isinstance(self._encoder, str):
+            return self._encoder
+        if self._encoder is not None:
+            return self._encoder.name
+        return self.catalog.get_meta("encoder") or DEFAULT_SPEC
+
+    @property
+    def semantic(self) -> SemanticIndex:
+        """The vectors of this library's encoder (loads the encoder on first use)."""
+        if self._semantic is None:
+            encoder = self._encoder
+            if not isinstance(encoder, Encoder):
+                encoder = load_encoder(self.encoder_spec)
+            self._semantic = SemanticIndex(self.path / "vectors" / encoder.name, encoder)
+        return self._semantic
+
+    def has_vectors(self) -> bool:
+        """Whether any vectors are stored for this library's encoder (without loading it)."""
+        if self._semantic is not None:
+            return self._semantic.count > 0
+        folder = self.path / "vectors"
+        return folder.is_dir() and any(folder.iterdir())
+
+    def semantic_ready(self) -> bool:
+        """Semantic search is on once every paper has its vector."""
+        return self.has_vectors() and self.semantic.pending(self.catalog) == 0
+
+    def embed(self, *, progress: Progress = _no_progress,
+              stop: threading.Event | None = None) -> int:
+        """Embed every paper that has no current vector; resumable at any point."""
+        self.catalog.set_meta("encoder", self.encoder_spec)
+        return self.semantic.sync(
+            self.catalog, batch_size=self.settings.embed_batch, progress=progress, stop=stop
+        )
+
+    def status(self) -> dict[str, object]:
+        """What a user needs to know about the library's readiness."""
+        papers = len(self.catalog)
+        embedded = self.semantic.count if self.has_vectors() else 0
+        return {
+            "papers": papers,
+            "lexical_ready": self.lexical.applied_seq >= self.catalog.seq,
+            "encoder": self.encoder_spec,
+            "embedded": embedded,
+            "semantic_ready": papers > 0 and self.semantic_ready(),
+        }
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------
+    def add(self, papers: Iterable[Paper | Rejected], *, progress: Progress = _no_progress,
+            sync: bool = True) -> IngestReport:
+        """Upsert papers in batches (each its own transaction), then update the indexes.
+
+        Rejected records are collected in the report; they never stop the good ones.
+        """
+        report = IngestReport()
+        batch: list[Paper] = []
+        for record in papers:
+            if isinstance(record, Rejected):
+                report.rejected.append(record)
+                continue
+            batch.append(record)
+            report.read += 1
+            if len(batch) >= self.settings.ingest_batch:
+                report.counts += self.catalog.upsert(batch)
+                batch.clear()
+        report.counts += self.catalog.upsert(batch)
+        if sync:
+            self.sync(progress=progress)
+        return report
+
+    def ingest(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        fmt: str | None = None,
+        fields: Mapping[str, str] | None = None,
+        progress: Progress = _no_progress,
+    ) -> IngestReport:
+        """Read files, folders or ``-`` (stdin) in any supported format and add them.
+
+        Raises :class:`papersift.sources.SourceError` for an input that cannot be read at
+        all; papers read before it stay stored.
+        """
+        total = sources.total_bytes([str(p) for p in paths])
+        done = 0
+
+        def records() -> Iterable[Paper | Rejected]:
+            nonlocal done
+            for path in paths:
+                start = done
+
+                def on_bytes(n: int, start: int = start) -> None:
+                    nonlocal done
+                    done = start + n
+                    progress("read", done, total)
+
+                yield from sources.read(path, fmt=fmt, fields=fields, on_bytes=on_bytes)
+
+        return self.add(records(), progress=progress)
+
+    def sync(self, *, progress: Progress = _no_progress) -> None:
+        """Bring every index up to the catalog's latest change (repairs an interrupted run)."""
+        pending = self.catalog.count_since(self.lexical.applied_seq)
+        progress("index", 0, pending)
+        self.lexical.sync(self.catalog)
+        progress("index", pending, pending)
+
+    def reindex(self) -> int:
+        """Rebuild the lexical index from the catalog."""
+        return self.lexical.rebuild(self.catalog)
+
+    def remove(self, ids: Iterable[str]) -> int:
+        removed = self.catalog.remove(ids)
+        self.sync()
+        return removed
+
+    # -- reading --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.catalog)
+
+    def get(self, paper_id: str) -> Paper | None:
+        """A paper by id, in any spelling :func:`papersift.papers.normalize_id` accepts."""
+        from papersift.papers import normalize_id
+
+        return self.catalog.get(paper_id) or self.catalog.get(normalize_id(paper_id)[0])
+
+    def search(
+        self,
+        query: str,
+        *,
+        mode: Mode = "auto",
+        filters: Filters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[SearchResult]:
+        """The best papers for a query, with why each matched.
+
+        ``auto`` is hybrid once every paper is embedded, lexical before. Filters are applied
+        inside each ranker, so a filtered search returns as many results as exist.
+        """
+        filters = filters or Filters()
+        if mode == "auto":
+            mode = "hybrid" if self.semantic_ready() else "lexical"
+        depth = offset + limit
+        if mode == "lexical":
+            hits = self.lexical.search(query, filters=filters, limit=depth)
+            return self._results(query, _slice(hits, offset, limit))
+        allowed = self.lexical.matching(filters) if filters else None
+        dense = self.semantic.search_vector(
+            self.semantic.encode_query(query), limit=max(depth, self.settings.fusion_depth)
+            if mode == "hybrid" else depth, allowed=allowed,
+        )
+        if mode == "semantic":
+            return self._results(query, _slice(dense, offset, limit), set(dense.ids.tolist()))
+        lexical = self.lexical.search(
+            query, filters=filters, limit=max(depth, self.settings.fusion_depth)
+        )
+        fused = reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)
+        return self._results(query, _slice(fused, offset, limit), set(dense.ids.tolist()))
+
+    def _results(self, query: str, hits: Hits,
+                 semantic: set[int] | None = None) -> list[SearchResult]:
+        papers = self.catalog.by_rowids(hits.ids.tolist())
+        terms = set(self.lexical.terms(query))
+        results = []
+        for rowid, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            paper = papers.get(rowid)
+            if paper is not None:
+                near = semantic is not None and rowid in semantic
+                results.append(SearchResult(paper, float(score), self._why(paper, terms, near)))
+        return results
+
+    def _why(self, paper: Paper, terms: set[str], semantic: bool) -> tuple[str, ...]:
+        why: list[str] = []
+        in_title = [t for t in self.lexical.terms(paper.title) if t in terms]
+        in_abstract = [t for t in self.lexical.terms(paper.abstract) if t in terms]
+        if in_title:
+            why.append("title terms: " + ", ".join(dict.fromkeys(in_title)))
+        if in_abstract:
+            why.append("abstract terms: " + ", ".join(dict.fromkeys(in_abstract)))
+        if semantic:
+            why.append("semantic: close in meaning")
+        return tuple(why)
+
+    def similar(self, paper_id: str, *, limit: int = 10,
+                filters: Filters | None = None) -> list[SearchResult]:
+        """Papers nearest in meaning to a paper (lexically nearest until it is embedded)."""
+        paper = self.get(paper_id)
+        rowid = self.catalog.rowid(paper.id) if paper else None
+        if paper is None or rowid is None:
+            return []
+        vector = self.semantic.vector_of(rowid) if self.has_vectors() else None
+        allowed = self.lexical.matching(filters) if filters else None
+        if vector is not None:
+            hits = self.semantic.search_vector(vector, limit=limit + 1, allowed=allowed)
+        else:
+            hits = self.lexical.search(f"{paper.title} {paper.abstract}", filters=filters,
+                                       limit=limit + 1)
+        keep = hits.ids != rowid
+        hits = Hits(hits.ids[keep][:limit], hits.scores[keep][:limit])
+        dense = set(hits.ids.tolist()) if vector is not None else None
+        return self._results(paper.title, hits, dense)
+
+    def stats(self) -> dict[str, object]:
+        info = self.catalog.stats()
+        info["lexical_documents"] = self.lexical.count
+        info["path"] = str(self.path)
+        return info
+
+
+def _slice(hits: Hits, offset: int, limit: int) -> Hits:
+    return Hits(hits.ids[offset : offset + limit], hits.scores[offset : offset + limit])
+
+
+def open(path: str | os.PathLike[str] = DEFAULT_PATH, **kwargs: object) -> Library:
+    """Open (or create) the library at ``path``."""
+    return Library(path, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,128 @@
+"""The semantic side of a library: one encoder's vectors, kept in step with the catalog.
+
+Embedding is resumable. Papers are embedded in catalog order ``(seq, rowid)`` and each
+stored batch is followed by the cursor of the last paper it holds (``cursor.json``, written
+atomically). A run that is interrupted anywhere restarts after the last stored batch: the
+batch in flight is embedded again (its stale vectors are removed first), nothing else is.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from papersift.catalog import Catalog
+from papersift.encoders import Encoder
+from papersift.papers import document_text
+from papersift.ranking import Hits
+from papersift.vectors import ExactIndex, VectorIndex
+from papersift.vectors.store import VectorStore, atomic_write
+
+__all__ = ["SemanticIndex"]
+
+#: ``progress(task, done, total)``, as in :mod:`papersift.library`.
+Progress = Callable[[str, int, int | None], None]
+
+
+class SemanticIndex:
+    """Vectors of one encoder under ``<library>/vectors/<encoder name>/``."""
+
+    def __init__(self, directory: Path, encoder: Encoder) -> None:
+        self.directory = Path(directory)
+        self.encoder = encoder
+        self.store = VectorStore.open(self.directory, encoder=encoder.name, dim=encoder.dim)
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    # -- progress cursor ------------------------------------------------------------------
+    def cursor(self) -> tuple[int, int]:
+        """``(seq, rowid)`` of the last paper whose vector is stored."""
+        path = self.directory / "cursor.json"
+        if not path.exists():
+            return (0, 0)
+        data = json.loads(path.read_text())
+        return int(data["seq"]), int(data["rowid"])
+
+    def _set_cursor(self, seq: int, rowid: int) -> None:
+        payload = json.dumps({"seq": seq, "rowid": rowid}).encode()
+        atomic_write(self.directory / "cursor.json", payload)
+
+    def pending(self, catalog: Catalog) -> int:
+        """Papers written since the last stored vector."""
+        return catalog.count_after(*self.cursor())
+
+    # -- embedding ------------------------------------------------------------------------
+    def sync(
+        self,
+        catalog: Catalog,
+        *,
+        batch_size: int = 64,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> int:
+        """Embed every paper written since the cursor; returns how many were embedded."""
+        total = self.pending(catalog)
+        done = 0
+        started = time.perf_counter()
+        chunk = batch_size * 16  # one stored segment per chunk keeps segments few and large
+        while stop is None or not stop.is_set():
+            changes = catalog.written_after(*self.cursor(), limit=chunk)
+            if not changes:
+                break
+            ids = np.fromiter((c.rowid for c in changes), dtype=np.int64, count=len(changes))
+            texts = [document_text(c.paper.title, c.paper.abstract)
+                     for c in changes if c.paper is not None]
+            vecs = self.encoder.encode(texts, batch_size=batch_size)
+            self.store.remove(ids)  # stale vectors of changed papers, or of a batch in flight
+            self.store.add(ids, vecs.astype(np.float16))
+            self._set_cursor(changes[-1].seq, changes[-1].rowid)
+            done += len(changes)
+            if progress is not None:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                progress(f"embed {rate:.0f}/s", done, total)
+        removed = catalog.removed_since(max(self.store.applied_seq, 0))
+        if removed:
+            self.store.remove(np.asarray(removed, dtype=np.int64))
+        if stop is None or not stop.is_set():
+            self.store.applied_seq = self.cursor()[0]
+        with self._lock:
+            self._index = None  # rebuilt on the next search
+        return done
+
+    # -- searching ------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return self.store.count
+
+    def index(self) -> VectorIndex:
+        """The search index over the stored vectors, built on first use."""
+        with self._lock:
+            if self._index is None:
+                ids, vecs = self.store.items()
+                index = ExactIndex(self.encoder.dim)
+                if len(ids):
+                    index.add(ids, np.asarray(vecs, dtype=np.float32))
+                self._index = index
+            return self._index
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text])[0]
+
+    def search_vector(self, vector: np.ndarray, *, limit: int,
+                      allowed: np.ndarray | None = None) -> Hits:
+        """Nearest papers to a unit vector; ``allowed`` row ids restrict the search."""
+        found = self.index().search(vector[None, :].astype(np.float32), limit, allowed=allowed)
+        ids, scores = found.ids[0], found.scores[0]
+        keep = ids >= 0
+        return Hits(ids[keep], scores[keep])
+
+    def vector_of(self, rowid: int) -> np.ndarray | None:
+        """The stored vector of one paper."""
+        ids, vecs = self.store.items()
+        where = np.flatnonzero(ids == rowid)
+        return np.asarray(vecs[where[0]], dtype=np.float32) if len(where) else None
