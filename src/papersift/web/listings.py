@@ -130,12 +130,14 @@ async def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
 
 @router.get("/api/status", response_model=StatusOut, tags=["library"])
 async def status(web: Web) -> StatusOut:
-    """What the library holds: papers, listing days and index details."""
-    info = web.library.stats()
+    """What the library holds and whether semantic search is on yet."""
+    info = {**web.library.stats(), **web.library.status()}
     return StatusOut(
         papers=int(info.get("papers") or 0),  # type: ignore[call-overload]
         first_date=_opt_str(info.get("first_date")), last_date=_opt_str(info.get("last_date")),
         days=int(info.get("days") or 0),  # type: ignore[call-overload]
+        semantic_ready=bool(info.get("semantic_ready")),
+        embedded=int(info.get("embedded") or 0),  # type: ignore[call-overload]
         details={k: v for k, v in info.items() if k != "path"},
     )
 

@@ -139,6 +139,8 @@ class StatusOut(BaseModel):
     first_date: str | None = None
     last_date: str | None = None
     days: int = 0
+    semantic_ready: bool = Field(False, description="Every paper embedded: hybrid is on.")
+    embedded: int = Field(0, description="Papers with a vector so far.")
     details: dict[str, object] = Field(default_factory=dict)
 
 

@@ -90,7 +90,8 @@ async def search_page(request: Request, web: Web, query: Search) -> HTMLResponse
     """The search page (HTML)."""
     page, _ = _search(web, query)
     terms = frozenset(web.library.lexical.terms(query.q))
-    return web.render(request, "search.html", page=page, search=query, terms=terms)
+    return web.render(request, "search.html", page=page, search=query, terms=terms,
+                      status=web.library.status())
 
 
 @router.get("/api/search", response_model=SearchPage, tags=["search"])
