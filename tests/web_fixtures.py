@@ -46,7 +46,6 @@ def daily_papers(path: Path, n: int) -> list[Paper]:
             abstract=normalize_text(row["abstract"]), authors=tuple(row.get("authors") or ()),
             published=date.fromisoformat(row["publication_date"][:10]),
             upvotes=int(row.get("upvotes") or 0),
-            organization="Hugging Face" if int(row.get("upvotes") or 0) > 40 else None,
         ).with_defaults())
     return papers
 
