@@ -380,6 +380,35 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
     out.print(table)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; other than loopback needs PAPERSIFT_SECRET.")
+@click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--embed/--no-embed", default=True, show_default=True,
+              help="Embed papers that have no vector in the background while serving.")
+@click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For (behind a proxy).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool) -> None:
+    """Serve the web UI and the JSON API (OpenAPI at /docs).
+
+    Search answers at once (lexical); semantic search switches on when the background
+    embedding finishes (the search page shows its progress).
+
+    Example: papersift serve --port 8000
+    """
+    try:
+        from papersift.web.serve import ServeError
+        from papersift.web.serve import serve as run_server
+    except ImportError as error:
+        raise UserError(f"{error}: pip install 'papersift[server]'") from None
+    err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
+    try:
+        run_server(ctx.obj["library"], host=host, port=port, embed=embed,
+                   proxy_headers=proxy_headers)
+    except ServeError as error:
+        raise UserError(str(error)) from None
+
+
 def _library_given(ctx: click.Context) -> bool:
     root = ctx.find_root()
     source = root.get_parameter_source("library")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +61,12 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _phrase(words: list[str]) -> list[str | tuple[int, str]]:
+    return list(words)
+
+
 def _as_datetime(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 class LexicalIndex:
@@ -157,7 +161,7 @@ class LexicalIndex:
             if len(words) == 1:
                 query = tantivy.Query.term_query(self.schema, "body", words[0])
             elif words:
-                query = tantivy.Query.phrase_query(self.schema, "body", words)
+                query = tantivy.Query.phrase_query(self.schema, "body", _phrase(words))
             else:
                 continue
             clauses.append((tantivy.Occur.Must, query))
@@ -185,7 +189,7 @@ class LexicalIndex:
         for author in filters.authors:
             words = list(self._names.analyze(author))
             if len(words) > 1:
-                query = tantivy.Query.phrase_query(self.schema, "authors", words)
+                query = tantivy.Query.phrase_query(self.schema, "authors", _phrase(words))
             elif words:
                 query = tantivy.Query.term_query(self.schema, "authors", words[0])
             else:
@@ -195,9 +199,15 @@ class LexicalIndex:
             return None
         return tantivy.Query.const_score_query(tantivy.Query.boolean_query(clauses), 0.0)
 
-    def search(self, query: str, *, filters: Filters | None = None, limit: int = 10) -> Hits:
-        """BM25 top ``limit`` for any query text; filters run inside the engine."""
-        text = self._text_query(parse_query(query))
+    def search(self, query: str, *, filters: Filters | None = None, limit: int = 10,
+               syntax: bool = True) -> Hits:
+        """BM25 top ``limit`` for any query text; filters run inside the engine.
+
+        With ``syntax=False`` quotes and minus signs are plain text (for searching with a
+        paper's own title and abstract).
+        """
+        parsed = parse_query(query) if syntax else ParsedQuery(text=query)
+        text = self._text_query(parsed)
         if text is None:
             return Hits.empty()
         filtered = self.filter_query(filters) if filters else None
@@ -206,6 +216,22 @@ class LexicalIndex:
                 [(tantivy.Occur.Must, text), (tantivy.Occur.Must, filtered)]
             )
         return self._collect(text, limit)
+
+    def score(self, query: str, rowids: np.ndarray) -> np.ndarray:
+        """BM25 scores of the given papers for a query (0 where no term matches)."""
+        scores = np.zeros(len(rowids), dtype=np.float32)
+        text = self._text_query(parse_query(query))
+        if text is None or len(rowids) == 0:
+            return scores
+        only = tantivy.Query.term_set_query(self.schema, "rowid", [int(r) for r in rowids])
+        query_ = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, text), (tantivy.Occur.Must, only)]
+        )
+        hits = self._collect(query_, len(rowids))
+        position = {int(r): i for i, r in enumerate(rowids.tolist())}
+        for rowid, value in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            scores[position[rowid]] = value
+        return scores
 
     def matching(self, filters: Filters) -> np.ndarray:
         """Row ids of every paper that passes the filters (for the dense rankers)."""

@@ -15,12 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from papersift import sources
 from papersift.catalog import Catalog, UpsertCounts
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.lexical import LexicalIndex
 from papersift.papers import Paper, Rejected
-from papersift.ranking import Filters, Hits, SearchResult, reciprocal_rank_fusion
+from papersift.ranking import (
+    Filters,
+    Hits,
+    SearchResult,
+    reciprocal_rank_fusion,
+    standardized_fusion,
+)
 from papersift.semantic import SemanticIndex
 from papersift.settings import Settings
 
@@ -73,6 +81,8 @@ class Library:
         self.lexical = LexicalIndex(self.path / "lexical")
         self._encoder = encoder
         self._semantic: SemanticIndex | None = None
+        self._embedder: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- the semantic side ----------------------------------------------------------------
     @property
@@ -103,7 +113,7 @@ class Library:
 
     def semantic_ready(self) -> bool:
         """Semantic search is on once every paper has its vector."""
-        return self.has_vectors() and self.semantic.pending(self.catalog) == 0
+        return self.has_vectors() and self.semantic.current(self.catalog)
 
     def embed(self, *, progress: Progress = _no_progress,
               stop: threading.Event | None = None) -> int:
@@ -112,6 +122,35 @@ class Library:
         return self.semantic.sync(
             self.catalog, batch_size=self.settings.embed_batch, progress=progress, stop=stop
         )
+
+    def embed_in_background(self) -> threading.Thread:
+        """Embed what is missing in a daemon thread while this library keeps answering.
+
+        Lexical search works throughout; ``auto`` search turns hybrid when it finishes.
+        The thread writes through its own catalog connection. ``stop_embedding()`` ends it
+        at the next batch; the work done so far is kept.
+        """
+        if self._embedder is not None and self._embedder.is_alive():
+            return self._embedder
+        self.catalog.set_meta("encoder", self.encoder_spec)
+        semantic = self.semantic
+        self._stop = threading.Event()
+
+        def work() -> None:
+            catalog = Catalog(self.catalog.path)
+            try:
+                semantic.sync(catalog, batch_size=self.settings.embed_batch, stop=self._stop)
+            finally:
+                catalog.close()
+
+        self._embedder = threading.Thread(target=work, name="papersift-embed", daemon=True)
+        self._embedder.start()
+        return self._embedder
+
+    def stop_embedding(self) -> None:
+        if self._embedder is not None:
+            self._stop.set()
+            self._embedder.join()
 
     def status(self) -> dict[str, object]:
         """What a user needs to know about the library's readiness."""
@@ -123,6 +162,7 @@ class Library:
             "encoder": self.encoder_spec,
             "embedded": embedded,
             "semantic_ready": papers > 0 and self.semantic_ready(),
+            "embedding": self._embedder is not None and self._embedder.is_alive(),
         }
 
     def close(self) -> None:
@@ -183,7 +223,7 @@ class Library:
                     done = start + n
                     progress("read", done, total)
 
-                yield from sources.read(path, fmt=fmt, fields=fields, on_bytes=on_bytes)
+                yield from sources.read(str(path), fmt=fmt, fields=fields, on_bytes=on_bytes)
 
         return self.add(records(), progress=progress)
 
@@ -235,17 +275,28 @@ class Library:
             hits = self.lexical.search(query, filters=filters, limit=depth)
             return self._results(query, _slice(hits, offset, limit))
         allowed = self.lexical.matching(filters) if filters else None
-        dense = self.semantic.search_vector(
-            self.semantic.encode_query(query), limit=max(depth, self.settings.fusion_depth)
-            if mode == "hybrid" else depth, allowed=allowed,
-        )
+        query_vector = self.semantic.encode_query(query)
         if mode == "semantic":
+            dense = self.semantic.search_vector(query_vector, limit=depth, allowed=allowed)
             return self._results(query, _slice(dense, offset, limit), set(dense.ids.tolist()))
-        lexical = self.lexical.search(
-            query, filters=filters, limit=max(depth, self.settings.fusion_depth)
-        )
-        fused = reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)
+        pool = max(depth, self.settings.fusion_depth)
+        lexical = self.lexical.search(query, filters=filters, limit=pool)
+        dense = self.semantic.search_vector(query_vector, limit=pool, allowed=allowed)
+        fused = self._fuse(query, query_vector, lexical, dense)
         return self._results(query, _slice(fused, offset, limit), set(dense.ids.tolist()))
+
+    def _fuse(self, query: str, query_vector: np.ndarray, lexical: Hits, dense: Hits) -> Hits:
+        """Score the union of both top lists by both rankers, then fuse the scores."""
+        if self.settings.fusion == "rrf":
+            return reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)
+        pool = np.union1d(lexical.ids, dense.ids)
+        bm25 = self.lexical.score(query, pool)
+        cosine = np.zeros(len(pool), dtype=np.float32)
+        found, vectors = self.semantic.vectors_of(pool)
+        cosine[found] = vectors @ query_vector
+        if not found.all():  # a paper not embedded yet: as far as the farthest candidate
+            cosine[~found] = cosine[found].min() if found.any() else 0.0
+        return standardized_fusion(pool, [bm25, cosine])
 
     def _results(self, query: str, hits: Hits,
                  semantic: set[int] | None = None) -> list[SearchResult]:
@@ -284,7 +335,7 @@ class Library:
             hits = self.semantic.search_vector(vector, limit=limit + 1, allowed=allowed)
         else:
             hits = self.lexical.search(f"{paper.title} {paper.abstract}", filters=filters,
-                                       limit=limit + 1)
+                                       limit=limit + 1, syntax=False)
         keep = hits.ids != rowid
         hits = Hits(hits.ids[keep][:limit], hits.scores[keep][:limit])
         dense = set(hits.ids.tolist()) if vector is not None else None

@@ -37,6 +37,7 @@ class SemanticIndex:
         self.encoder = encoder
         self.store = VectorStore.open(self.directory, encoder=encoder.name, dim=encoder.dim)
         self._index: VectorIndex | None = None
+        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     # -- progress cursor ------------------------------------------------------------------
@@ -55,6 +56,10 @@ class SemanticIndex:
     def pending(self, catalog: Catalog) -> int:
         """Papers written since the last stored vector."""
         return catalog.count_after(*self.cursor())
+
+    def current(self, catalog: Catalog) -> bool:
+        """Whether the vectors include the catalog's latest change (a cheap check)."""
+        return self.store.count > 0 and self.store.applied_seq >= catalog.seq
 
     # -- embedding ------------------------------------------------------------------------
     def sync(
@@ -85,13 +90,13 @@ class SemanticIndex:
             if progress is not None:
                 rate = done / max(time.perf_counter() - started, 1e-9)
                 progress(f"embed {rate:.0f}/s", done, total)
-        removed = catalog.removed_since(max(self.store.applied_seq, 0))
-        if removed:
-            self.store.remove(np.asarray(removed, dtype=np.int64))
         if stop is None or not stop.is_set():
-            self.store.applied_seq = self.cursor()[0]
+            removed = catalog.removed_since(max(self.store.applied_seq, 0))
+            if removed:
+                self.store.remove(np.asarray(removed, dtype=np.int64))
+            self.store.applied_seq = max(catalog.seq, self.cursor()[0])
         with self._lock:
-            self._index = None  # rebuilt on the next search
+            self._index = self._table = None  # rebuilt on the next search
         return done
 
     # -- searching ------------------------------------------------------------------------
@@ -121,8 +126,24 @@ class SemanticIndex:
         keep = ids >= 0
         return Hits(ids[keep], scores[keep])
 
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stored ids sorted, their positions, and the vectors (cached until the next sync)."""
+        with self._lock:
+            if self._table is None:
+                ids, vecs = self.store.items()
+                order = np.argsort(ids, kind="stable")
+                self._table = (ids[order], order, vecs)
+            return self._table
+
+    def vectors_of(self, rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(found, vectors)``: which row ids have a vector, and those vectors (float32)."""
+        ids, order, vecs = self._lookup()
+        rowids = np.asarray(rowids, dtype=np.int64)
+        at = np.searchsorted(ids, rowids).clip(0, max(len(ids) - 1, 0))
+        found = (ids[at] == rowids) if len(ids) else np.zeros(len(rowids), dtype=bool)
+        return found, np.asarray(vecs[order[at[found]]], dtype=np.float32)
+
     def vector_of(self, rowid: int) -> np.ndarray | None:
         """The stored vector of one paper."""
-        ids, vecs = self.store.items()
-        where = np.flatnonzero(ids == rowid)
-        return np.asarray(vecs[where[0]], dtype=np.float32) if len(where) else None
+        found, vecs = self.vectors_of(np.asarray([rowid]))
+        return vecs[0] if found[0] else None

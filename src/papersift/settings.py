@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["Settings", "describe"]
 
 
-def _setting(default: Any, help: str) -> Any:  # noqa: A002 - mirrors datasette's Setting
+def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
@@ -21,6 +21,11 @@ class Settings:
     )
     embed_batch: int = _setting(
         64, "Papers per encoder call while embedding; one stored segment per 16 batches."
+    )
+    fusion: str = _setting(
+        "zscore",
+        "Hybrid fusion: 'zscore' (both rankers score the union of their top lists; scores "
+        "standardised and added) or 'rrf' (reciprocal rank fusion).",
     )
     rrf_k: int = _setting(
         60, "Reciprocal rank fusion constant k: larger flattens the rank discount."

@@ -44,6 +44,7 @@ def serve(
     settings: WebSettings | None = None,
     log_level: str = "info",
     proxy_headers: bool = False,
+    embed: bool = False,
 ) -> None:
     """Serve the library at ``library_path`` until interrupted.
 
@@ -51,6 +52,9 @@ def serve(
     env ``PAPERSIFT_SECRET``) to sign voter cookies; without one it refuses to start.
     One process only: the upvote rate limiter lives in memory. Behind a reverse proxy,
     pass ``proxy_headers=True`` so limits apply to the client's address.
+
+    With ``embed``, papers without vectors are embedded in a background thread while the
+    server answers; semantic search turns on when that finishes.
 
     Raises :class:`ServeError` when the library is missing or the secret is.
     """
@@ -67,6 +71,9 @@ def serve(
     if not Path(library_path).is_dir():
         raise ServeError(f"{library_path}: no library here; run `papersift ingest` first")
     settings = settings.replace(secret=secret) if secret else settings
-    app = create_app(Library(library_path), settings=settings)
+    library = Library(library_path)
+    if embed and len(library):
+        library.embed_in_background()
+    app = create_app(library, settings=settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers,
                 workers=1)
