@@ -29,16 +29,16 @@ def seed(prefix: str) -> Path:
     return require(matches[0] if matches else SEEDS / f"{prefix}_missing.txt")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def arxiv_sample() -> Path:
     return require(DATA / "arxiv-75k.jsonl.gz")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def scifact() -> Path:
     return require(DATA / "scifact")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def daily_papers_json() -> Path:
     return require(DATA / "hf-daily-papers" / "papers.json")

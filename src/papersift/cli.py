@@ -310,6 +310,21 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
 
 
 @main.command()
+@click.option("--recall", type=click.FloatRange(0.5, 1.0), default=None,
+              help="Recall@10 against exact search to tune for (default 0.95).")
+@click.pass_context
+def index(ctx: click.Context, recall: float | None) -> None:
+    """Rebuild the vector index, tuned to a recall target.
+
+    Example: papersift index --recall 0.98
+    """
+    lib = _library(ctx)
+    if not lib.has_vectors():
+        raise UserError("no vectors yet: run `papersift embed` first")
+    err.print(lib.build_index(recall=recall))
+
+
+@main.command()
 @click.argument("paper_id")
 @filter_options
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))

@@ -101,7 +101,10 @@ class Library:
             encoder = self._encoder
             if not isinstance(encoder, Encoder):
                 encoder = load_encoder(self.encoder_spec)
-            self._semantic = SemanticIndex(self.path / "vectors" / encoder.name, encoder)
+            self._semantic = SemanticIndex(
+                self.path / "vectors" / encoder.name, encoder,
+                exact_below=self.settings.exact_below, recall=self.settings.recall_target,
+            )
         return self._semantic
 
     def has_vectors(self) -> bool:
@@ -122,6 +125,14 @@ class Library:
         return self.semantic.sync(
             self.catalog, batch_size=self.settings.embed_batch, progress=progress, stop=stop
         )
+
+    def build_index(self, *, recall: float | None = None) -> str:
+        """Rebuild the vector index (the adaptive one is tuned to ``recall``@10)."""
+        if self.semantic.count < self.settings.exact_below:
+            return f"exact search ({self.semantic.count} vectors; adaptive from " \
+                   f"{self.settings.exact_below})"
+        index = self.semantic.rebuild_index(recall)
+        return f"adaptive index over {index.count} vectors, {index.params}"
 
     def embed_in_background(self) -> threading.Thread:
         """Embed what is missing in a daemon thread while this library keeps answering.

@@ -9,6 +9,7 @@ batch in flight is embedded again (its stale vectors are removed first), nothing
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from papersift.catalog import Catalog
 from papersift.encoders import Encoder
 from papersift.papers import document_text
 from papersift.ranking import Hits
-from papersift.vectors import ExactIndex, VectorIndex
+from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
 from papersift.vectors.store import VectorStore, atomic_write
 
 __all__ = ["SemanticIndex"]
@@ -32,13 +33,16 @@ Progress = Callable[[str, int, int | None], None]
 class SemanticIndex:
     """Vectors of one encoder under ``<library>/vectors/<encoder name>/``."""
 
-    def __init__(self, directory: Path, encoder: Encoder) -> None:
+    def __init__(self, directory: Path, encoder: Encoder, *, exact_below: int = 20_000,
+                 recall: float = 0.95) -> None:
         self.directory = Path(directory)
         self.encoder = encoder
+        self.exact_below = exact_below
+        self.recall = recall
         self.store = VectorStore.open(self.directory, encoder=encoder.name, dim=encoder.dim)
         self._index: VectorIndex | None = None
         self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- progress cursor ------------------------------------------------------------------
     def cursor(self) -> tuple[int, int]:
@@ -96,7 +100,11 @@ class SemanticIndex:
                 self.store.remove(np.asarray(removed, dtype=np.int64))
             self.store.applied_seq = max(catalog.seq, self.cursor()[0])
         with self._lock:
-            self._index = self._table = None  # rebuilt on the next search
+            self._table = None
+        if done and (stop is None or not stop.is_set()):
+            index = self._open_index()  # built here, not by the next search
+            with self._lock:
+                self._index = index
         return done
 
     # -- searching ------------------------------------------------------------------------
@@ -105,15 +113,53 @@ class SemanticIndex:
         return self.store.count
 
     def index(self) -> VectorIndex:
-        """The search index over the stored vectors, built on first use."""
+        """The search index over the stored vectors: exact for small libraries, else the
+        adaptive index saved under ``index/``, brought up to date with the store."""
         with self._lock:
             if self._index is None:
-                ids, vecs = self.store.items()
-                index = ExactIndex(self.encoder.dim)
-                if len(ids):
-                    index.add(ids, np.asarray(vecs, dtype=np.float32))
-                self._index = index
+                self._index = self._open_index()
             return self._index
+
+    def _open_index(self) -> VectorIndex:
+        ids, vecs = self.store.items()
+        if len(ids) < self.exact_below:
+            exact = ExactIndex(self.encoder.dim)
+            if len(ids):
+                exact.add(ids, np.asarray(vecs, dtype=np.float32))
+            return exact
+        folder = self.directory / "index"
+        if not (folder / "index.json").exists():
+            return self.rebuild_index()
+        adaptive = AdaptiveIndex.load(folder)
+        stale = np.setdiff1d(adaptive.ids, ids)
+        fresh = np.isin(ids, adaptive.ids, invert=True)
+        if len(stale) or fresh.any():  # papers embedded or removed since it was saved
+            adaptive.remove(stale)
+            if fresh.any():
+                adaptive.add(ids[fresh], np.asarray(vecs[fresh], dtype=np.float32))
+            self._save_index(adaptive)
+        return adaptive
+
+    def rebuild_index(self, recall: float | None = None) -> VectorIndex:
+        """Build (and tune) the adaptive index from scratch and save it."""
+        ids, vecs = self.store.items()
+        index = AdaptiveIndex.build(ids, np.asarray(vecs, dtype=np.float32),
+                                    recall=recall or self.recall)
+        self._save_index(index)
+        with self._lock:
+            self._index = index
+        return index
+
+    def _save_index(self, index: AdaptiveIndex) -> None:
+        """Save beside the live index, then swap folders, so a crash leaves one whole."""
+        folder, fresh, old = (self.directory / n for n in ("index", "index.new", "index.old"))
+        shutil.rmtree(fresh, ignore_errors=True)
+        index.save(fresh)
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encoder.encode([text])[0]
