@@ -131,8 +131,9 @@ class SemanticIndex:
         if not (folder / "index.json").exists():
             return self.rebuild_index()
         adaptive = AdaptiveIndex.load(folder)
-        stale = np.setdiff1d(adaptive.ids, ids)
-        fresh = np.isin(ids, adaptive.ids, invert=True)
+        indexed = adaptive.ids()
+        stale = np.setdiff1d(indexed, ids)
+        fresh = np.isin(ids, indexed, invert=True)
         if len(stale) or fresh.any():  # papers embedded or removed since it was saved
             adaptive.remove(stale)
             if fresh.any():
