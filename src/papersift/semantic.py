@@ -131,7 +131,7 @@ class SemanticIndex:
         if not (folder / "index.json").exists():
             return self.rebuild_index()
         adaptive = AdaptiveIndex.load(folder)
-        indexed = adaptive.ids()
+        indexed = adaptive.ids
         stale = np.setdiff1d(indexed, ids)
         fresh = np.isin(ids, indexed, invert=True)
         if len(stale) or fresh.any():  # papers embedded or removed since it was saved
@@ -141,7 +141,7 @@ class SemanticIndex:
             self._save_index(adaptive)
         return adaptive
 
-    def rebuild_index(self, recall: float | None = None) -> VectorIndex:
+    def rebuild_index(self, recall: float | None = None) -> AdaptiveIndex:
         """Build (and tune) the adaptive index from scratch and save it."""
         ids, vecs = self.store.items()
         index = AdaptiveIndex.build(ids, np.asarray(vecs, dtype=np.float32),
