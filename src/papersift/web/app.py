@@ -12,7 +12,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from papersift.library import Library
+from papersift.settings import describe_settings, setting
 from papersift.web.limits import RateLimiter, VoterCookies
 from papersift.web.render import Highlighter, environment
 
@@ -33,28 +34,24 @@ SECRET_ENV = "PAPERSIFT_SECRET"
 STATIC = Path(__file__).parent / "static"
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
 class WebSettings:
     """Settings of the web faces; ``describe()`` lists each with its help."""
 
-    secret: str | None = _setting(
+    secret: str | None = setting(
         None, f"Key signing voter cookies (or env {SECRET_ENV}). Required for a public "
         "server; a loopback server without one uses a random key per process.")
-    per_page: int = _setting(20, "Papers per page in listings and search results.")
-    excerpt_chars: int = _setting(400, "Characters of abstract shown in listings.")
-    similar: int = _setting(8, "Similar papers shown on a paper's page.")
-    trending_days: int = _setting(7, "Days of listings that trending looks back over.")
-    vote_burst: int = _setting(10, "Upvotes a client may cast at once (token bucket size).")
-    votes_per_minute: float = _setting(10.0, "Rate a client's upvote bucket refills at.")
-    ip_vote_burst: int = _setting(60, "Upvotes one IP address may cast at once.")
-    ip_votes_per_minute: float = _setting(30.0, "Rate an IP address's bucket refills at.")
-    arxiv_api_window: int = _setting(
+    per_page: int = setting(20, "Papers per page in listings and search results.")
+    excerpt_chars: int = setting(400, "Characters of abstract shown in listings.")
+    similar: int = setting(8, "Similar papers shown on a paper's page.")
+    trending_days: int = setting(7, "Days of listings that trending looks back over.")
+    vote_burst: int = setting(10, "Upvotes a client may cast at once (token bucket size).")
+    votes_per_minute: float = setting(10.0, "Rate a client's upvote bucket refills at.")
+    ip_vote_burst: int = setting(60, "Upvotes one IP address may cast at once.")
+    ip_votes_per_minute: float = setting(30.0, "Rate an IP address's bucket refills at.")
+    arxiv_api_window: int = setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
-    title: str = _setting("papersift", "Site name shown in the header and feeds.")
+    title: str = setting("papersift", "Site name shown in the header and feeds.")
 
     def replace(self, **changes: Any) -> WebSettings:
         """A copy with some settings changed."""
@@ -63,7 +60,7 @@ class WebSettings:
 
 def describe() -> list[tuple[str, Any, str]]:
     """Every web setting as ``(name, default, help)``."""
-    return [(f.name, f.default, f.metadata.get("help", "")) for f in fields(WebSettings)]
+    return describe_settings(WebSettings)
 
 
 @dataclass
