@@ -28,7 +28,8 @@ from papersift.encoders import load_encoder
 from papersift.library import Library
 from papersift.papers import Paper, document_text, normalize_text
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-75k.jsonl.gz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SAMPLE
 
 
 def first_papers(n: int) -> list[Paper]:

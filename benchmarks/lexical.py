@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import platform
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,19 +27,8 @@ from papersift.catalog import Catalog
 from papersift.lexical import LexicalIndex
 from papersift.papers import Paper, normalize_text
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-75k.jsonl.gz"
-
-
-def machine() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in
-                     subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                     if line.startswith("Model name"))
-    except (StopIteration, OSError):
-        model = platform.processor() or "unknown CPU"
-    import os
-
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SAMPLE, machine
 
 
 def read_sample(path: Path) -> list[dict[str, object]]:

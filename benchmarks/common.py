@@ -1,0 +1,21 @@
+"""What every benchmark prints: the machine it ran on, and where the shared data is."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SAMPLE = DATA / "arxiv-75k.jsonl.gz"
+
+
+def machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in
+                     subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                     if line.startswith("Model name"))
+    except (StopIteration, OSError):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
