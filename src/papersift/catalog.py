@@ -479,28 +479,26 @@ class Catalog:
 
     def in_category(self, category: str, *, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
         """Papers listed in a category (any position), newest first, and how many there are."""
-        total = self._db.execute(
-            "SELECT count(DISTINCT paper) FROM paper_categories WHERE category = ?", (category,)
-        ).fetchone()[0]
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM papers WHERE rowid IN "
-            "(SELECT paper FROM paper_categories WHERE category = ?) "
-            "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
-            (category, limit, offset),
+        return self._listing(
+            "SELECT paper FROM paper_categories WHERE category = ?", category, limit, offset
         )
-        return [_row_to_paper(r) for r in rows], int(total)
 
     def by_author(self, name: str, *, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
         """Papers with an author of exactly this name (any case), newest first, and the count."""
+        return self._listing(
+            "SELECT paper FROM paper_authors WHERE name = ? COLLATE NOCASE", name, limit, offset
+        )
+
+    def _listing(self, members: str, value: str, limit: int,
+                 offset: int) -> tuple[list[Paper], int]:
+        """Papers whose rowid ``members`` (a constant subquery) selects, newest first."""
         total = self._db.execute(
-            "SELECT count(DISTINCT paper) FROM paper_authors WHERE name = ? COLLATE NOCASE",
-            (name,),
+            f"SELECT count(DISTINCT paper) FROM ({members})", (value,)
         ).fetchone()[0]
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM papers WHERE rowid IN "
-            "(SELECT paper FROM paper_authors WHERE name = ? COLLATE NOCASE) "
+            f"SELECT {_COLUMNS} FROM papers WHERE rowid IN ({members}) "
             "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
-            (name, limit, offset),
+            (value, limit, offset),
         )
         return [_row_to_paper(r) for r in rows], int(total)
 
