@@ -158,3 +158,13 @@ def test_reindex_rebuilds_the_same_results(arxiv_library: Path) -> None:
     after = json.loads(run(arxiv_library, "search", "protein folding", "--json").stdout)
     assert [h["paper"]["id"] for h in before["results"]] == \
         [h["paper"]["id"] for h in after["results"]]
+
+
+def test_check_finds_a_lagging_index_and_reindex_repairs_it(tmp_path: Path) -> None:
+    run(tmp_path, "ingest", "--no-embed", str(seed("003")))
+    assert run(tmp_path, "check").exit_code == 0
+    (tmp_path / "lexical" / "applied-seq").write_text("0")  # as if a crash hit mid-sync
+    lagging = run(tmp_path, "check")
+    assert lagging.exit_code == 1 and "behind the catalog" in lagging.stderr
+    assert run(tmp_path, "reindex").exit_code == 0
+    assert run(tmp_path, "check").exit_code == 0

@@ -126,3 +126,16 @@ def test_similar_papers(tmp_path: Path, encoder: Encoder, corpus: list[Paper]) -
     assert len(lexical) == len(dense) == 5
     assert corpus[0].id not in {r.paper.id for r in dense}
     assert dense[0].score >= dense[-1].score
+
+
+def test_check_notices_damaged_vectors(tmp_path: Path, encoder: Encoder,
+                                       corpus: list[Paper]) -> None:
+    lib = Library(tmp_path, encoder=encoder)
+    lib.add(corpus[:40])
+    lib.embed()
+    assert lib.check() == []
+    segment = next((tmp_path / "vectors").glob("*/seg-*[0-9].npy"))
+    data = bytearray(segment.read_bytes())
+    data[-10:] = b"\x00" * 10
+    segment.write_bytes(bytes(data))
+    assert any("checksum" in problem for problem in lib.check())

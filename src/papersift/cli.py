@@ -267,6 +267,21 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.pass_context
+def check(ctx: click.Context) -> None:
+    """Verify that the catalog, the lexical index and the vectors agree.
+
+    Example: papersift check
+    """
+    problems = _library(ctx).check()
+    for problem in problems:
+        err.print(_escape(problem))
+    if problems:
+        ctx.exit(1)
+    err.print("catalog, lexical index and vectors agree")
+
+
+@main.command()
+@click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Rebuild the lexical index from the catalog.
 

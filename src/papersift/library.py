@@ -352,6 +352,32 @@ class Library:
         dense = set(hits.ids.tolist()) if vector is not None else None
         return self._results(paper.title, hits, dense)
 
+    def check(self) -> list[str]:
+        """Problems found when comparing the stores with the catalog (empty: all agree).
+
+        Lag (an index behind the catalog) is reported too; ``papersift ingest`` or
+        ``papersift embed`` repairs it by replaying the difference.
+        """
+        problems: list[str] = []
+        papers, seq = len(self.catalog), self.catalog.seq
+        if self.lexical.applied_seq < seq:
+            applied = self.lexical.applied_seq
+            problems.append(f"lexical index is behind the catalog (change {applied} of {seq}); "
+                            "run `papersift reindex`")
+        elif self.lexical.count != papers:
+            problems.append(f"lexical index holds {self.lexical.count} papers, the catalog "
+                            f"{papers}; run `papersift reindex`")
+        if self.has_vectors():
+            semantic = self.semantic
+            problems += [f"vectors: {p}" for p in semantic.store.verify()]
+            pending = semantic.pending(self.catalog)
+            if pending:
+                problems.append(f"{pending} papers have no current vector; run `papersift embed`")
+            elif semantic.count != papers:
+                problems.append(f"{semantic.count} vectors for {papers} papers; "
+                                "run `papersift embed`")
+        return problems
+
     def stats(self) -> dict[str, object]:
         info = self.catalog.stats()
         info["lexical_documents"] = self.lexical.count
