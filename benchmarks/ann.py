@@ -58,9 +58,11 @@ class Method:
 
 
 # ---------------------------------------------------------------------------- data
-def load_real(path: Path, n_queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit float32 (base, held-out queries) from the encoder's matrix."""
-    x = np.load(path).astype(np.float32)
+def load_real(path: Path, n_queries: int, seed: int,
+              rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Unit float32 (base, held-out queries) from the encoder's matrix (its first ``rows``
+    rows only when given: a partial file from an embedding run in progress)."""
+    x = np.load(path, mmap_mode="r")[:rows].astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     rows = np.random.default_rng(seed).permutation(len(x))
     return x[rows[n_queries:]], x[rows[:n_queries]]
@@ -344,20 +346,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--synthetic", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--exact-queries", type=int, default=50)
+    ap.add_argument("--real-rows", type=int, default=None,
+                    help="use only the first N rows of --real (a partial embedding file)")
+    ap.add_argument("--clusters", type=int, default=None,
+                    help="mixture components of the generator (default min(1000, n/40))")
     ap.add_argument("--no-hnsw", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ann.md")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ann-recall-latency.png")
     args = ap.parse_args(argv)
     if not args.real.exists():
         sys.exit(f"{args.real} is missing: embed the 75k arXiv sample first (see --real)")
-    real, queries = load_real(args.real, args.queries, seed=0)
+    real, queries = load_real(args.real, args.queries, seed=0, rows=args.real_rows)
     lines = [f"# ANN benchmark\n\nCommand: `python benchmarks/ann.py {' '.join(sys.argv[1:])}`",
              f"Machine: {machine()}. Real vectors: {args.real.name}, {len(real):,} base + "
              f"{len(queries)} held-out real papers as queries. Single-query latency, one query "
              "at a time.", "", "## Nested prefixes (real vectors, 300 queries)", "",
              *prefix_rows(real, queries[:300]), ""]
     print("\n".join(lines), flush=True)
-    gen = MixtureGenerator(real)
+    gen = MixtureGenerator(real, clusters=args.clusters or min(1000, len(real) // 40))
     spread = calibrate(gen, real, queries[:300])
     rows, ok = validate(real, gen.sample(len(real), seed=7), queries)
     lines += [f"## Synthetic generator validation at {len(real):,} (spread {spread})", "",

@@ -173,3 +173,43 @@ def test_choose_index() -> None:
     assert choose_index(1000) is ExactIndex and choose_index(10**6) is AdaptiveIndex
     x = real_like(500, dim=16)
     assert isinstance(build_index(np.arange(500), x), ExactIndex)
+
+
+def test_adaptive_tunes_on_held_out_vectors_and_keeps_them(
+        corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    base, _ = corpus
+    ids = np.arange(20_000, dtype=np.int64) * 7
+    index = AdaptiveIndex.build(ids, base[:20_000], tune_queries=200)
+    assert index.tuning["held_out"] and index.tuning["queries"] == 200
+    assert index.tuning["tuned_for"] == pytest.approx(0.96) and index.tuning["target"] == 0.95
+    # the held-out vectors were added back: every id is stored and finds itself
+    assert index.count == 20_000 and sorted(index.ids.tolist()) == ids.tolist()
+    assert (index.search(base[:200], 1).ids[:, 0] == ids[:200]).mean() >= 0.98
+    # clusters are found on the full-length vectors; centroids are ranked on a prefix
+    assert index.d_c == base.shape[1] and 0 < index.params.d_p <= index.d_c
+    index.save(tmp_path / "ix")
+    loaded = AdaptiveIndex.load(tmp_path / "ix")
+    assert loaded.params == index.params and loaded.lists.full.dtype == np.float32
+    np.testing.assert_array_equal(loaded.search(base[:20], 10).ids, index.search(base[:20], 10).ids)
+
+
+def test_plain_and_general_search_paths_agree(corpus: tuple[np.ndarray, np.ndarray]) -> None:
+    """The fast path (no filter, overflow or tombstone) returns what the general one does."""
+    base, queries = corpus
+    index = AdaptiveIndex.build(np.arange(10_000), base[:10_000], tune_queries=100)
+    everything = np.ones(10_000, bool)
+    index.small_filter = 0  # a filter allowing everything takes the general path
+    fast = index.search(queries[:30], 10)
+    general = index.search(queries[:30], 10, allowed=everything)
+    assert (fast.ids == general.ids).mean() >= 0.99
+    np.testing.assert_allclose(fast.scores, general.scores, atol=1e-5)
+
+
+def test_ranges_and_top() -> None:
+    from papersift.vectors.adaptive import _ranges, _top
+
+    starts, ends = np.array([5, 9, 9, 20]), np.array([8, 9, 11, 21])
+    assert _ranges(starts, ends).tolist() == [5, 6, 7, 9, 10, 20]
+    assert _ranges(np.array([3]), np.array([3])).tolist() == []
+    scores = np.array([0.1, 0.9, 0.5, 0.7, 0.2], np.float32)
+    assert _top(scores, 2).tolist() == [1, 3] and _top(scores, 9).tolist() == [0, 1, 2, 3, 4]

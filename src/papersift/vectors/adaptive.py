@@ -2,15 +2,22 @@
 
 Vectors are rotated by :mod:`papersift.vectors.nested` so that prefixes are nested. Then:
 
-1. **clusters** (``nlist ≈ 4·sqrt(n)``) come from spherical k-means on a short prefix of
-   ``d_c`` dimensions; a query scores the centroids on that prefix and probes ``nprobe`` lists;
-2. **candidates** in those lists are scored on a longer prefix of ``d_s`` dimensions, held in
-   RAM compactly (int8 with a per-dimension scale), lists stored contiguously;
-3. the best ``rerank`` candidates are **re-ranked** on the full-length float16 vectors, which
-   stay on disk (memory-mapped), so RAM holds about ``d_s + 9`` bytes per vector.
+1. **clusters** (``nlist ≈ 4·sqrt(n)``) come from spherical k-means on the first ``d_c``
+   dimensions (all of them by default: full-length clusters are far purer than prefix ones,
+   and they are found once, at build time). A query ranks the centroids on a *short* prefix
+   of ``d_p`` dimensions (cheap: ``nlist · d_p`` multiply-adds) and probes ``nprobe`` lists;
+2. **candidates** in those lists are scored on a prefix of ``d_s`` dimensions held in RAM
+   as int8 codes (a per-dimension scale); lists are stored contiguously, so the probed rows
+   are gathered with one ``take`` and scored with one matrix-vector product;
+3. the best ``rerank`` candidates are **re-ranked** on the full-length float32 vectors, which
+   stay on disk (memory-mapped), so RAM holds about ``d_s + 9`` bytes per vector. They are
+   float32, not float16, because widening float16 in numpy costs ~2.5 ns per element: 100
+   re-ranked rows took 107 µs from float16 and 7 µs from float32 (the disk pays 1.5 KB/vector).
 
-``build`` tunes ``(nprobe, d_s, rerank)`` on held-out queries to reach a recall@10 target
-against exact search at the least measured latency (see :mod:`papersift.vectors.tuning`).
+Different stages get different capacities, which is the AdANNS insight. ``build`` tunes
+``(d_p, nprobe, d_s, rerank)`` on held-out vectors (removed from the build set, tuned
+against, then added back) to reach a recall@10 target plus a small safety margin at the
+least measured latency (see :mod:`papersift.vectors.tuning`).
 Adds go to a small overflow area, assigned to their nearest centroid and probed with it;
 it is merged into the lists when it grows. Removes are tombstones.
 """
@@ -38,17 +45,19 @@ MERGE_FRACTION = 0.05
 
 @dataclass(frozen=True)
 class Params:
-    """Stage sizes: lists probed, prefix length of the candidate scores, rows re-ranked."""
+    """Stage sizes: lists probed, prefix length of the candidate scores, rows re-ranked,
+    and the prefix length on which centroids are ranked (0: all ``d_c`` dimensions)."""
 
     nprobe: int
     d_s: int
     rerank: int
+    d_p: int = 0
 
     def scaled(self, budget: float | None, k: int, nlist: int) -> Params:
         """The stage sizes for a ``budget`` (1.0 = as tuned) and ``k`` results."""
         b = 1.0 if budget is None else max(float(budget), 1e-3)
         return Params(min(nlist, max(1, round(self.nprobe * b))), self.d_s,
-                      max(k, round(self.rerank * b)))
+                      max(k, round(self.rerank * b)), self.d_p)
 
 
 @dataclass
@@ -57,7 +66,7 @@ class Lists:
 
     ids: np.ndarray      # (n,) int64
     codes: np.ndarray    # (n, d_s) int8 prefix codes
-    full: np.ndarray     # (n, dim) float16 rotated vectors (memory-mapped after load)
+    full: np.ndarray     # (n, dim) float32 rotated vectors (memory-mapped after load)
     offsets: np.ndarray  # (nlist + 1,) int64
     alive: np.ndarray    # (n,) bool
 
@@ -75,7 +84,7 @@ class Overflow:
     @classmethod
     def empty(cls, d_s: int, dim: int) -> Overflow:
         return cls(np.empty(0, np.int64), np.empty((0, d_s), np.int8),
-                   np.empty((0, dim), np.float16), np.empty(0, np.int64), np.empty(0, bool))
+                   np.empty((0, dim), np.float32), np.empty(0, np.int64), np.empty(0, bool))
 
 
 class AdaptiveIndex:
@@ -92,33 +101,39 @@ class AdaptiveIndex:
     #: Filters allowing at most this many vectors are searched exactly (see ``search``).
     small_filter = SMALL_FILTER
 
-    def __init__(self, dim: int, *, rotation: Rotation | None = None, d_c: int = 64,
+    def __init__(self, dim: int, *, rotation: Rotation | None = None, d_c: int | None = None,
                  params: Params | None = None, scale: np.ndarray | None = None) -> None:
         self.dim = int(dim)
         self.rotation = rotation or Rotation.identity(dim)
-        self.d_c = min(int(d_c), self.dim)
+        self.d_c = self.dim if d_c is None else min(int(d_c), self.dim)
         self.params = params or Params(nprobe=8, d_s=min(64, self.dim), rerank=100)
         self.scale = (np.ones(self.params.d_s, np.float32) if scale is None
                       else np.asarray(scale, np.float32))
         self.centroids = np.empty((0, self.d_c), np.float32)
         self.lists = Lists(np.empty(0, np.int64), np.empty((0, self.params.d_s), np.int8),
-                           np.empty((0, dim), np.float16), np.zeros(1, np.int64),
+                           np.empty((0, dim), np.float32), np.zeros(1, np.int64),
                            np.empty(0, bool))
         self.overflow = Overflow.empty(self.params.d_s, dim)
         self.tuning: dict[str, Any] = {}
         self._no_tombstones: bool | None = None
+        self._views: dict[tuple[str, int], np.ndarray] = {}
+        self._plain: np.ndarray | None = None
+        self._count: int | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, ids: np.ndarray, vecs: np.ndarray, *, recall: float = 0.95,
               queries: np.ndarray | None = None, rotation: Rotation | None = None,
-              d_c: int = 64, nlist: int | None = None, tune_queries: int = 500,
-              seed: int = 0) -> AdaptiveIndex:
+              d_c: int | None = None, nlist: int | None = None, tune_queries: int = 500,
+              margin: float = 0.01, seed: int = 0) -> AdaptiveIndex:
         """Cluster, lay out and tune an index over ``vecs`` (unit vectors, one per id).
 
-        ``recall`` is the recall@10 target against exact search; the stage sizes are tuned
-        on ``queries`` when given, else on ``tune_queries`` of the vectors themselves (each
-        excluding its own match). ``rotation`` defaults to one fitted on ``vecs``.
+        ``recall`` is the recall@10 target against exact search. The stage sizes are tuned
+        for ``recall + margin`` on ``queries`` when given, else on ``tune_queries`` vectors
+        held out of the build (not clustered, not in the lists while tuning; added back
+        after), so tuning sees the index as a new paper's query would. ``d_c`` is the
+        clustering prefix (default: full length); ``rotation`` defaults to one fitted on
+        ``vecs``.
         """
         from papersift.vectors.tuning import tune
 
@@ -126,36 +141,46 @@ class AdaptiveIndex:
         if len(np.unique(ids)) != len(ids):
             raise ValueError("ids must be unique")
         rot = rotation or fit_rotation(vecs, seed=seed)
-        rotated = _rotate_chunked(vecs, rot)
         index = cls(rot.dim, rotation=rot, d_c=d_c)
         if len(ids) < 2:
             index.add(ids, vecs)
             return index
-        k = nlist or max(1, min(len(ids) // 4, round(4 * np.sqrt(len(ids)))))
-        index.centroids = kmeans(rotated[:, :index.d_c], k, seed=seed)
-        tuned = tune(index, ids, rotated, recall=recall, queries=queries,
-                     n_queries=tune_queries, seed=seed)
-        index.tuning = tuned
+        rotated = _rotate_chunked(vecs, rot)
+        held = np.zeros(len(ids), bool)
+        if queries is None:
+            n_held = min(tune_queries, len(ids) // 10)
+            held[np.random.default_rng(seed + 1).choice(len(ids), n_held, replace=False)] = True
+        k = nlist or max(1, min(int((~held).sum()) // 4, round(4 * np.sqrt(len(ids)))))
+        index.centroids = kmeans(rotated[~held, :index.d_c], k, seed=seed)
+        cluster = assign(rotated[:, :index.d_c], index.centroids)
+        tuning_queries = rotated[held] if queries is None else rot.apply(queries)
+        index.tuning = tune(index, ids[~held], rotated[~held], cluster[~held],
+                            recall=min(1.0, recall + margin), queries=tuning_queries, seed=seed)
+        index.tuning["target"] = recall
+        index.layout(ids, rotated, index.params.d_s, cluster)
         return index
 
-    def layout(self, ids: np.ndarray, rotated: np.ndarray, d_s: int) -> np.ndarray:
+    def layout(self, ids: np.ndarray, rotated: np.ndarray, d_s: int,
+               cluster: np.ndarray | None = None) -> np.ndarray:
         """(Re)build the lists from rotated vectors, keeping ``d_s``-dim int8 codes.
 
-        Returns the list position of each input row."""
-        cluster = assign(rotated[:, :self.d_c], self.centroids)
+        ``cluster`` (each row's list) is computed when not given. Returns the list position
+        of each input row."""
+        if cluster is None:
+            cluster = assign(rotated[:, :self.d_c], self.centroids)
         order = np.argsort(cluster, kind="stable")
         counts = np.bincount(cluster, minlength=len(self.centroids))
         self.scale = _int8_scale(rotated[:, :d_s])
-        self.params = Params(self.params.nprobe, d_s, self.params.rerank)
+        self.params = Params(self.params.nprobe, d_s, self.params.rerank, self.params.d_p)
         self.lists = Lists(
             ids=ids[order],
             codes=_quantise(rotated[order, :d_s], self.scale),
-            full=rotated[order].astype(np.float16),
+            full=rotated[order],
             offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
             alive=np.ones(len(ids), bool),
         )
         self.overflow = Overflow.empty(d_s, self.dim)
-        self._no_tombstones = None
+        self._written()
         where = np.empty(len(ids), np.int64)
         where[order] = np.arange(len(ids))
         return where
@@ -165,17 +190,22 @@ class AdaptiveIndex:
         self.lists.codes = np.ascontiguousarray(self.lists.codes[:, :d_s])
         self.overflow.codes = np.ascontiguousarray(self.overflow.codes[:, :d_s])
         self.scale = np.ascontiguousarray(self.scale[:d_s])
+        self._written()
 
     # ------------------------------------------------------------------ protocol
     @property
     def count(self) -> int:
-        """Number of live vectors."""
-        return int(self.lists.alive.sum() + self.overflow.alive.sum())
+        """Number of live vectors (cached; reset by every write)."""
+        if self._count is None:
+            self._count = int(self.lists.alive.sum() + self.overflow.alive.sum())
+        return self._count
 
     @property
     def nlist(self) -> int:
+        """Number of clusters (lists)."""
         return len(self.centroids)
 
+    @property
     def ids(self) -> np.ndarray:
         """Live ids (lists first, then overflow)."""
         return np.concatenate([self.lists.ids[self.lists.alive],
@@ -187,7 +217,7 @@ class AdaptiveIndex:
         vecs = np.asarray(vecs)
         if vecs.shape != (len(ids), self.dim):
             raise ValueError(f"expected shape ({len(ids)}, {self.dim}), got {vecs.shape}")
-        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids()).any():
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids).any():
             raise ValueError("ids must be new and unique (remove an id before re-adding it)")
         if not len(ids):
             return
@@ -198,8 +228,9 @@ class AdaptiveIndex:
         self.overflow = Overflow(
             np.r_[o.ids, ids], np.concatenate([o.codes, _quantise(rotated[:, :self.params.d_s],
                                                                   self.scale)]),
-            np.concatenate([o.full, rotated.astype(np.float16)]), np.r_[o.cluster, cluster],
+            np.concatenate([o.full, rotated]), np.r_[o.cluster, cluster],
             np.r_[o.alive, np.ones(len(ids), bool)])
+        self._written()
         if self.nlist and len(self.overflow.ids) > MERGE_FRACTION * max(len(self.lists.ids), 1):
             self.merge()
 
@@ -214,7 +245,7 @@ class AdaptiveIndex:
                     part.alive = part.alive.copy()
                 part.alive[hit] = False
                 removed += int(hit.sum())
-        self._no_tombstones = None
+        self._written()
         return removed
 
     def merge(self) -> None:
@@ -232,7 +263,7 @@ class AdaptiveIndex:
                 np.int64),
             alive=np.ones(len(cluster), bool))
         self.overflow = Overflow.empty(self.params.d_s, self.dim)
-        self._no_tombstones = None
+        self._written()
 
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                budget: float | None = None) -> Hits:
@@ -260,30 +291,55 @@ class AdaptiveIndex:
                     filt: _Filter | None) -> tuple[np.ndarray, np.ndarray]:
         if filt is not None and filt.small:
             return self._exact_rows(qr, k, filt)
+        if filt is None and self.nlist and not len(self.overflow.ids) and self._all_alive():
+            return self._search_plain(qr, k, p)
         nprobe = p.nprobe
         if filt is not None:
             nprobe = min(self.nlist, int(np.ceil(nprobe / max(filt.selectivity, 1e-9))))
         while True:
-            pos, scores = self._candidates(qr, nprobe, p.d_s, filt)
+            pos, scores = self._candidates(qr, nprobe, p.d_s, filt, p.d_p)
             valid = int(np.isfinite(scores).sum())
             if valid >= k or nprobe >= self.nlist:
                 break
             nprobe = min(self.nlist, nprobe * 2)
         return self._rerank(qr, pos, scores, k, p.rerank)
 
-    def _candidates(self, qr: np.ndarray, nprobe: int, d_s: int,
-                    filt: _Filter | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search_plain(self, qr: np.ndarray, k: int, p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """The common case (no filter, no overflow, no tombstones) with as few numpy calls
+        as possible: at ~10 µs each they, not the arithmetic, bound small searches."""
+        lists, d_s = self.lists, p.d_s
+        d_p = p.d_p or self.d_c
+        centroid_scores = self._view("centroids", d_p) @ qr[:d_p]
+        # a threshold from np.partition, then flatnonzero: faster than argpartition, and
+        # the chosen lists / rows come out in memory order
+        probe = _top(centroid_scores, p.nprobe)
+        pos = _ranges(lists.offsets[probe], lists.offsets[probe + 1])
+        codes = np.take(self._view("codes", d_s), pos, axis=0)
+        scores = codes.astype(np.float32) @ (qr[:d_s] * self.scale[:d_s])
+        pos = pos[_top(scores, p.rerank)]
+        full = np.take(self._full_plain(), pos, axis=0) @ qr
+        if len(full) > k:
+            part = np.argpartition(full, -k)[-k:]
+            pos, full = pos[part], full[part]
+        order = np.argsort(-full, kind="stable")
+        return lists.ids[pos[order]], full[order]
+
+    def _full_plain(self) -> np.ndarray:
+        """``lists.full`` as a plain ndarray (a memory map's subclass makes every index slow)."""
+        if self._plain is None:
+            self._plain = np.asarray(self.lists.full)
+        return self._plain
+
+    def _candidates(self, qr: np.ndarray, nprobe: int, d_s: int, filt: _Filter | None,
+                    d_p: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Positions (list rows, then ``len(lists)+i`` for overflow row ``i``) and prefix
         scores of the members of the ``nprobe`` nearest lists; excluded rows score -inf."""
         lists, o = self.lists, self.overflow
         qs = qr[:d_s] * self.scale[:d_s]
         if self.nlist:
-            probe = _probe(self.centroids @ qr[:self.d_c], nprobe)
-            starts, ends = lists.offsets[probe], lists.offsets[probe + 1]
-            parts = [lists.codes[s:e, :d_s].astype(np.float32) @ qs
-                     for s, e in zip(starts, ends, strict=True)]
-            scores = np.concatenate(parts) if parts else np.empty(0, np.float32)
-            pos = _ranges(starts, ends)
+            probe = self.probe(qr, nprobe, d_p)
+            pos = _ranges(lists.offsets[probe], lists.offsets[probe + 1])
+            scores = np.take(self._view("codes", d_s), pos, axis=0).astype(np.float32) @ qs
         else:
             probe = np.empty(0, np.int64)
             scores, pos = np.empty(0, np.float32), np.empty(0, np.int64)
@@ -300,6 +356,30 @@ class AdaptiveIndex:
             scores[dead] = -np.inf
         return pos, scores
 
+    def probe(self, qr: np.ndarray, nprobe: int, d_p: int | None = None) -> np.ndarray:
+        """The ``nprobe`` lists whose centroids score best on the first ``d_p`` dimensions
+        (default: the tuned ``params.d_p``) of the rotated query ``qr``, best first."""
+        d = d_p or self.params.d_p or self.d_c
+        return _probe(self._view("centroids", d) @ qr[:d], nprobe)
+
+    def _view(self, name: str, width: int) -> np.ndarray:
+        """A C-contiguous prefix of ``centroids`` or the list ``codes`` (cached), so that
+        gathers and products run on packed rows."""
+        array = self.centroids if name == "centroids" else self.lists.codes
+        if array.shape[1] == width:
+            return array
+        key = (name, width)
+        if key not in self._views:
+            self._views[key] = np.ascontiguousarray(array[:, :width])
+        return self._views[key]
+
+    def _written(self) -> None:
+        """Forget what was cached about the arrays (after any write)."""
+        self._no_tombstones = None
+        self._count = None
+        self._views.clear()
+        self._plain = None
+
     def _rerank(self, qr: np.ndarray, pos: np.ndarray, scores: np.ndarray, k: int,
                 rerank: int) -> tuple[np.ndarray, np.ndarray]:
         """Re-score the best ``rerank`` candidates at full length; return the top ``k``."""
@@ -307,9 +387,9 @@ class AdaptiveIndex:
             best = np.argpartition(-scores, rerank - 1)[:rerank]
             pos, scores = pos[best], scores[best]
         pos = pos[np.isfinite(scores)]
-        full = self._full_at(pos).astype(np.float32) @ qr
+        full = self._full_at(pos) @ qr
         if len(full) > k:
-            part = np.argpartition(-full, k - 1)[:k]
+            part = np.argpartition(full, -k)[-k:]
             pos, full = pos[part], full[part]
         order = np.argsort(-full, kind="stable")
         return self._ids_at(pos[order]), full[order]
@@ -346,8 +426,8 @@ class AdaptiveIndex:
         n = len(self.lists.ids)
         main = pos < n
         if main.all():
-            return self.lists.full[pos]
-        out = np.empty((len(pos), self.dim), np.float16)
+            return np.take(self._full_plain(), pos, axis=0)
+        out = np.empty((len(pos), self.dim), np.float32)
         out[main] = self.lists.full[pos[main]]
         out[~main] = self.overflow.full[pos[~main] - n]
         return out
@@ -381,12 +461,14 @@ class AdaptiveIndex:
         index.overflow = Overflow(**{f: np.load(path / f"overflow_{f}.npy")
                                      for f in Overflow.__dataclass_fields__})
         index.tuning = meta.get("tuning", {})
+        index._written()
         return index
 
     def memory_bytes(self) -> int:
-        """Bytes held in RAM (everything but the memory-mapped full-length vectors)."""
+        """Bytes of the arrays held in RAM: everything but the full-length vectors once they
+        are memory-mapped (after :meth:`load`), which live on disk and in the page cache."""
         held = [self.centroids, self.scale, self.rotation.matrix, self.lists.ids,
-                self.lists.codes, self.lists.offsets, self.lists.alive,
+                self.lists.codes, self.lists.offsets, self.lists.alive, *self._views.values(),
                 *(v for v in asdict(self.overflow).values())]
         if not isinstance(self.lists.full, np.memmap):
             held.append(self.lists.full)
@@ -440,13 +522,24 @@ def _probe(centroid_scores: np.ndarray, nprobe: int) -> np.ndarray:
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
-    lens = ends - starts
-    total = int(lens.sum())
-    if total == 0:
+    """Concatenation of ``arange(s, e)`` for each pair, without a Python loop: a cumulative
+    sum of ones that jumps from the end of one range to the start of the next."""
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if not len(starts):
         return np.empty(0, np.int64)
-    shift = np.repeat(starts - np.r_[0, np.cumsum(lens)[:-1]], lens)
-    return np.arange(total, dtype=np.int64) + shift
+    cum = np.cumsum(ends - starts)
+    step = np.ones(int(cum[-1]), np.int64)
+    step[0] = starts[0]
+    step[cum[:-1]] = starts[1:] - ends[:-1] + 1
+    return np.cumsum(step)
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Ascending indices of (at least, with ties) the ``n`` largest ``scores``."""
+    if n >= len(scores):
+        return np.arange(len(scores))
+    return np.flatnonzero(scores >= np.partition(scores, -n)[-n])
 
 
 def _int8_scale(x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ def assign(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return out
 
 
-def kmeans(x: np.ndarray, k: int, *, iters: int = 12, sample: int | None = None,
+def kmeans(x: np.ndarray, k: int, *, iters: int = 10, sample: int | None = None,
            seed: int = 0) -> np.ndarray:
     """Spherical k-means (Lloyd iterations, unit-norm centroids) on a sample of ``x``.
 

@@ -1,12 +1,13 @@
-"""Build-time tuning of the adaptive index's stage sizes ``(nprobe, d_s, rerank)``.
+"""Build-time tuning of the adaptive index's stage sizes ``(d_p, nprobe, d_s, rerank)``.
 
 The final re-rank is exact, so a true top-10 neighbour is returned exactly when it reaches
-the re-rank set: its list is probed and fewer than ``rerank`` probed candidates beat it on
-the ``d_s`` prefix. For each held-out query we therefore score the members of the first
-``P_max`` lists once, for every prefix length, and read the recall of every
-``(nprobe, d_s, rerank)`` off cumulative counts, with no search per configuration. A cost
-model shortlists the cheapest configurations that reach the target; the shortlist is then
-timed with real single-query searches and the fastest measured one wins.
+the re-rank set: its list is among the ``nprobe`` best by the ``d_p``-dim centroid scores,
+and fewer than ``rerank`` probed candidates beat it on the ``d_s`` prefix. For each tuning
+query (held out of the index, like a new paper's) and each ``d_p`` we therefore score the
+members of the first ``P_max`` lists once, for every prefix length, and read the recall of
+every configuration off cumulative counts, with no search per configuration. A cost model
+shortlists the cheapest configurations that reach the target; the shortlist is then timed
+with real single-query searches and the fastest measured one wins.
 """
 
 from __future__ import annotations
@@ -20,83 +21,77 @@ import numpy as np
 from papersift.vectors.exact import exact_search
 
 if TYPE_CHECKING:
-    from papersift.vectors.adaptive import AdaptiveIndex
+    from papersift.vectors.adaptive import AdaptiveIndex, Params
 
 NPROBES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
-PREFIXES = (32, 48, 64, 96, 128)
-RERANKS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 800)
-#: Rough per-query cost model (seconds): per probed list, per candidate-dimension scored,
-#: per row re-ranked. Only used to shortlist; the choice is made on measured latency.
-COST_LIST, COST_ELEMENT, COST_RERANK = 2e-6, 1.5e-9, 1e-6
-SHORTLIST = 6
+#: Candidate-scoring prefixes ``d_s`` (int8 codes) and centroid-ranking prefixes ``d_p``.
+PREFIXES = (16, 32, 48, 64, 96, 128)
+PROBE_PREFIXES = (32, 64, 128, 384)
+RERANKS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 800, 1200, 2000)
+#: Rough per-query cost model (seconds): fixed, per centroid-dimension, per probed list, per
+#: candidate-dimension scored (int8 gather, widen, multiply), per candidate (selection), per
+#: row re-ranked (a float32 row gathered from the memory map). Measured on a 2-core x86 box;
+#: only used to shortlist, the choice is made on measured latency.
+COST_QUERY, COST_CENTROID, COST_LIST = 40e-6, 0.08e-9, 0.3e-6
+COST_ELEMENT, COST_CANDIDATE, COST_RERANK = 0.3e-9, 5e-9, 0.15e-6
+SHORTLIST = 8
+TIMED_QUERIES = 100
 
 
-def tune(index: AdaptiveIndex, ids: np.ndarray, rotated: np.ndarray, *, recall: float,
-         queries: np.ndarray | None, n_queries: int, seed: int) -> dict[str, Any]:
-    """Lay out ``index`` over ``rotated`` and set its params to reach ``recall``@10."""
+def tune(index: AdaptiveIndex, ids: np.ndarray, rotated: np.ndarray, cluster: np.ndarray, *,
+         recall: float, queries: np.ndarray, seed: int) -> dict[str, Any]:
+    """Lay out ``index`` over ``rotated`` (the build set, each row in list ``cluster``) and
+    set its params to reach ``recall``@10 on ``queries`` (rotated, not in the build set)."""
     from papersift.vectors.adaptive import Params
 
+    del seed  # the queries are chosen by the caller; kept for a stable signature
     prefixes = tuple(d for d in PREFIXES if d <= index.dim) or (index.dim,)
-    where = index.layout(ids, rotated, max(prefixes))
-    qrot, own = _tuning_queries(rotated, queries, index, n_queries, seed)
-    truth = _truth(rotated, qrot, own, where)
-    own_pos = np.where(own >= 0, where[np.maximum(own, 0)], -1)
+    probes = tuple(sorted({min(d, index.d_c) for d in PROBE_PREFIXES}))
+    where = index.layout(ids, rotated, max(prefixes), cluster)
+    if not len(queries) or index.nlist == 0:
+        return {"queries": 0, "nlist": index.nlist, "d_c": index.d_c, "reached": False}
+    k = min(10, len(rotated))
+    truth = where[exact_search(rotated, np.arange(len(rotated)), queries, k).ids]
     p_max = min(index.nlist, 64)
     while True:
         grid = [p for p in NPROBES if p < p_max] + [p_max]
-        stats = [_query_stats(index, q, t, o, grid, prefixes) for q, t, o in zip(
-            qrot, truth, own_pos, strict=True)]
-        table = _recall_table(stats, grid, prefixes)
+        tables, ncands = [], []
+        for d_p in probes:
+            stats = [_query_stats(index, q, t, d_p, grid, prefixes)
+                     for q, t in zip(queries, truth, strict=True)]
+            tables.append(_recall_table(stats, grid, prefixes))
+            ncands.append(np.mean([s[2] for s in stats], axis=0))
+        table = np.stack(tables)
         if table.max() >= recall or p_max >= index.nlist:
             break
         p_max = min(index.nlist, p_max * 4)
-    ncand = np.mean([s[2] for s in stats], axis=0)
-    shortlist = _shortlist(table, ncand, grid, prefixes, recall)
-    timed = [(_time(index, qrot[:100], Params(*c)), c) for c in shortlist]
-    latency, best = min(timed)
-    index.params = Params(*best)
-    index.truncate(best[1])
-    g, d, r = grid.index(best[0]), prefixes.index(best[1]), RERANKS.index(best[2])
-    return {"target": recall, "predicted_recall": float(table[g, d, r]),
-            "latency_ms": latency * 1e3, "queries": len(qrot), "nlist": index.nlist,
-            "d_c": index.d_c, "reached": bool(table[g, d, r] >= recall)}
+    cost = _cost(index.nlist, np.stack(ncands), probes, grid, prefixes)
+    shortlist = _shortlist(table, cost, recall)
+    timed = []
+    for a, g, d, r in shortlist:
+        params = Params(grid[g], prefixes[d], RERANKS[r], probes[a])
+        timed.append((_time(index, queries[:TIMED_QUERIES], params), (a, g, d, r), params))
+    latency, (a, g, d, r), best = min(timed, key=lambda t: t[0])
+    index.params = best
+    return {"tuned_for": recall, "predicted_recall": float(table[a, g, d, r]),
+            "latency_ms": latency * 1e3, "queries": len(queries), "nlist": index.nlist,
+            "d_c": index.d_c, "reached": bool(table[a, g, d, r] >= recall),
+            "held_out": True}
 
 
-def _tuning_queries(rotated: np.ndarray, queries: np.ndarray | None, index: AdaptiveIndex,
-                    n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rotated tuning queries and, for each, the row it came from (-1 for outside ones)."""
-    if queries is not None:
-        q = index.rotation.apply(queries)
-        return q, np.full(len(q), -1, np.int64)
-    rows = np.random.default_rng(seed + 1).choice(len(rotated), min(n, len(rotated)),
-                                                  replace=False)
-    return rotated[rows], rows.astype(np.int64)
-
-
-def _truth(rotated: np.ndarray, qrot: np.ndarray, own: np.ndarray,
-           where: np.ndarray) -> np.ndarray:
-    """List positions of each query's exact top 10 (its own row excluded)."""
-    k = min(10, len(rotated) - 1)
-    found = exact_search(rotated, np.arange(len(rotated)), qrot, k + 1).ids
-    rows = np.stack([r[r != o][:k] for r, o in zip(found, own, strict=True)])
-    return where[rows]
-
-
-def _query_stats(index: AdaptiveIndex, q: np.ndarray, truth: np.ndarray, own_pos: int,
+def _query_stats(index: AdaptiveIndex, q: np.ndarray, truth: np.ndarray, d_p: int,
                  grid: list[int], prefixes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """For one query: probe rank of each true neighbour's list, its rank among the probed
     candidates per (nprobe, d_s), and the candidate count per nprobe."""
-    from papersift.vectors.adaptive import _probe, _ranges
+    from papersift.vectors.adaptive import _ranges
 
     lists = index.lists
-    probe = _probe(index.centroids @ q[:index.d_c], max(grid))
+    probe = index.probe(q, max(grid), d_p)
     starts, ends = lists.offsets[probe], lists.offsets[probe + 1]
     pos = _ranges(starts, ends)
     bounds = np.cumsum(ends - starts)[np.asarray(grid) - 1]
     qs = q[:max(prefixes)] * index.scale
     scores = _prefix_scores(lists.codes[pos].astype(np.float32), qs, prefixes)
-    if own_pos >= 0:
-        scores[pos == own_pos] = -np.inf
     true_scores = _prefix_scores(lists.codes[truth].astype(np.float32), qs, prefixes)
     list_rank = np.full(index.nlist, np.iinfo(np.int64).max, np.int64)
     list_rank[probe] = np.arange(len(probe))
@@ -126,24 +121,33 @@ def _recall_table(stats: list[tuple[np.ndarray, ...]], grid: list[int],
     return table / len(stats)
 
 
-def _shortlist(table: np.ndarray, ncand: np.ndarray, grid: list[int],
-               prefixes: tuple[int, ...], recall: float) -> list[tuple[int, int, int]]:
-    """The cheapest configurations (by the cost model) that reach ``recall``; the single
-    best configuration when none does."""
-    g, d, r = np.meshgrid(np.arange(len(grid)), np.arange(len(prefixes)),
-                          np.arange(len(RERANKS)), indexing="ij")
-    cost = (COST_LIST * np.asarray(grid)[g] + COST_ELEMENT * ncand[g] * np.asarray(prefixes)[d]
+def _cost(nlist: int, ncand: np.ndarray, probes: tuple[int, ...], grid: list[int],
+          prefixes: tuple[int, ...]) -> np.ndarray:
+    """Modelled seconds per query for every (d_p, nprobe, d_s, rerank); ``ncand[a, g]`` is
+    the mean number of candidates at probe prefix ``a`` and nprobe ``g``."""
+    a, g, d, r = np.meshgrid(np.arange(len(probes)), np.arange(len(grid)),
+                             np.arange(len(prefixes)), np.arange(len(RERANKS)), indexing="ij")
+    cand = ncand[a, g]
+    return (COST_QUERY + COST_CENTROID * nlist * np.asarray(probes)[a]
+            + COST_LIST * np.asarray(grid)[g]
+            + cand * (COST_ELEMENT * np.asarray(prefixes)[d] + COST_CANDIDATE)
             + COST_RERANK * np.asarray(RERANKS)[r])
+
+
+def _shortlist(table: np.ndarray, cost: np.ndarray,
+               recall: float) -> list[tuple[int, ...]]:
+    """Indices of the cheapest configurations (by the cost model) that reach ``recall``;
+    the single best configuration when none does."""
     ok = table >= recall
     if not ok.any():
         best = np.unravel_index(np.argmax(table - 1e-9 * cost), table.shape)
-        return [(grid[best[0]], prefixes[best[1]], RERANKS[best[2]])]
+        return [tuple(int(i) for i in best)]
     order = np.argsort(np.where(ok, cost, np.inf), axis=None)[:SHORTLIST]
-    picks = [np.unravel_index(i, table.shape) for i in order if ok.flat[i]]
-    return [(grid[a], prefixes[b], RERANKS[c]) for a, b, c in picks]
+    return [tuple(int(i) for i in np.unravel_index(i, table.shape)) for i in order
+            if ok.flat[i]]
 
 
-def _time(index: AdaptiveIndex, qrot: np.ndarray, params: Any) -> float:
+def _time(index: AdaptiveIndex, qrot: np.ndarray, params: Params) -> float:
     """Median seconds per single-query search with ``params`` (queries already rotated)."""
     times = []
     for q in qrot:
