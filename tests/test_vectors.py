@@ -213,3 +213,21 @@ def test_ranges_and_top() -> None:
     assert _ranges(np.array([3]), np.array([3])).tolist() == []
     scores = np.array([0.1, 0.9, 0.5, 0.7, 0.2], np.float32)
     assert _top(scores, 2).tolist() == [1, 3] and _top(scores, 9).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_float32_codes_option(corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    base, queries = corpus
+    index = AdaptiveIndex.build(np.arange(10_000), base[:10_000], tune_queries=100,
+                                code_dtype="float32")
+    assert index.lists.codes.dtype == np.float32 and (index.scale == 1).all()
+    truth = np.argsort(-(queries[:50] @ base[:10_000].T), axis=1)[:, :10]
+    got = index.search(queries[:50], 10).ids
+    assert np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, truth,
+                                                                   strict=True)]) >= 0.9
+    index.save(tmp_path / "ix")
+    loaded = AdaptiveIndex.load(tmp_path / "ix")
+    assert loaded.code_dtype == "float32"
+    loaded.add(np.array([10**6]), base[10_000:10_001])
+    assert loaded.search(base[10_000:10_001], 1).ids[0, 0] == 10**6
+    with pytest.raises(ValueError, match="code_dtype"):
+        AdaptiveIndex(8, code_dtype="float16")

@@ -24,16 +24,17 @@ if TYPE_CHECKING:
     from papersift.vectors.adaptive import AdaptiveIndex, Params
 
 NPROBES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
-#: Candidate-scoring prefixes ``d_s`` (int8 codes) and centroid-ranking prefixes ``d_p``.
+#: Candidate-scoring prefixes ``d_s`` and centroid-ranking prefixes ``d_p``.
 PREFIXES = (16, 32, 48, 64, 96, 128)
 PROBE_PREFIXES = (32, 64, 128, 384)
 RERANKS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 800, 1200, 2000)
 #: Rough per-query cost model (seconds): fixed, per centroid-dimension, per probed list, per
-#: candidate-dimension scored (int8 gather, widen, multiply), per candidate (selection), per
-#: row re-ranked (a float32 row gathered from the memory map). Measured on a 2-core x86 box;
-#: only used to shortlist, the choice is made on measured latency.
-COST_QUERY, COST_CENTROID, COST_LIST = 40e-6, 0.08e-9, 0.3e-6
-COST_ELEMENT, COST_CANDIDATE, COST_RERANK = 0.3e-9, 5e-9, 0.15e-6
+#: candidate-dimension scored (gather, widen, multiply), per candidate
+#: (selection), per row re-ranked (a float32 row gathered from the memory map). Measured on
+#: a loaded 2-core x86 box; only used to shortlist, the choice is made on measured latency.
+COST_QUERY, COST_CENTROID, COST_LIST = 60e-6, 0.08e-9, 0.3e-6
+COST_ELEMENT = {"float32": 0.4e-9, "int8": 0.3e-9}
+COST_CANDIDATE, COST_RERANK = 10e-9, 0.3e-6
 SHORTLIST = 8
 TIMED_QUERIES = 100
 
@@ -65,7 +66,8 @@ def tune(index: AdaptiveIndex, ids: np.ndarray, rotated: np.ndarray, cluster: np
         if table.max() >= recall or p_max >= index.nlist:
             break
         p_max = min(index.nlist, p_max * 4)
-    cost = _cost(index.nlist, np.stack(ncands), probes, grid, prefixes)
+    cost = _cost(index.nlist, np.stack(ncands), probes, grid, prefixes,
+                 COST_ELEMENT[index.code_dtype])
     shortlist = _shortlist(table, cost, recall)
     timed = []
     for a, g, d, r in shortlist:
@@ -122,7 +124,7 @@ def _recall_table(stats: list[tuple[np.ndarray, ...]], grid: list[int],
 
 
 def _cost(nlist: int, ncand: np.ndarray, probes: tuple[int, ...], grid: list[int],
-          prefixes: tuple[int, ...]) -> np.ndarray:
+          prefixes: tuple[int, ...], per_element: float) -> np.ndarray:
     """Modelled seconds per query for every (d_p, nprobe, d_s, rerank); ``ncand[a, g]`` is
     the mean number of candidates at probe prefix ``a`` and nprobe ``g``."""
     a, g, d, r = np.meshgrid(np.arange(len(probes)), np.arange(len(grid)),
@@ -130,7 +132,7 @@ def _cost(nlist: int, ncand: np.ndarray, probes: tuple[int, ...], grid: list[int
     cand = ncand[a, g]
     return (COST_QUERY + COST_CENTROID * nlist * np.asarray(probes)[a]
             + COST_LIST * np.asarray(grid)[g]
-            + cand * (COST_ELEMENT * np.asarray(prefixes)[d] + COST_CANDIDATE)
+            + cand * (per_element * np.asarray(prefixes)[d] + COST_CANDIDATE)
             + COST_RERANK * np.asarray(RERANKS)[r])
 
 
