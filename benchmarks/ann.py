@@ -364,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clusters", type=int, default=None,
                     help="mixture components of the generator (default min(1000, n/40))")
     ap.add_argument("--no-hnsw", action="store_true")
+    ap.add_argument("--hnsw-max", type=int, default=None,
+                    help="run HNSW only on bases of at most N vectors (its build is the slowest)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ann.md")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ann-recall-latency.png")
     args = ap.parse_args(argv)
@@ -400,7 +402,8 @@ def main(argv: list[str] | None = None) -> None:
         if base is None:
             base = gen.sample(args.synthetic, seed=11)
         truth = exact_search(base, np.arange(len(base)), queries, 10).ids
-        methods = run_methods(base, queries, truth, hnsw=not args.no_hnsw,
+        hnsw = not args.no_hnsw and (args.hnsw_max is None or len(base) <= args.hnsw_max)
+        methods = run_methods(base, queries, truth, hnsw=hnsw,
                               exact_queries=args.exact_queries,
                               tune_queries=tune_real if synthetic else None)
         results[title] = methods
