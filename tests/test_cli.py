@@ -168,3 +168,10 @@ def test_check_finds_a_lagging_index_and_reindex_repairs_it(tmp_path: Path) -> N
     assert lagging.exit_code == 1 and "behind the catalog" in lagging.stderr
     assert run(tmp_path, "reindex").exit_code == 0
     assert run(tmp_path, "check").exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["search", "x"], ["show", "1"], ["stats"], ["embed"]])
+def test_reading_commands_do_not_create_a_library(tmp_path: Path, command: list[str]) -> None:
+    result = run(tmp_path / "nowhere", *command)
+    assert result.exit_code == 1 and "no library at" in result.stderr
+    assert not (tmp_path / "nowhere").exists()

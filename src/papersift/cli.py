@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -60,9 +61,14 @@ def progress_bars(enabled: bool) -> Iterator[Any]:
         yield update
 
 
-def _library(ctx: click.Context) -> Library:
+def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
+    """Open the library; only ``ingest`` may create one where there is none."""
+    path = Path(ctx.obj["library"])
+    if not create and not (path / "catalog.sqlite").exists():
+        raise UserError(f"no library at {path}: run `papersift ingest FILE` first, or point "
+                        "--library / PAPERSIFT_LIBRARY at one")
     try:
-        return Library(ctx.obj["library"])
+        return Library(path, **options)
     except CatalogError as error:
         raise UserError(str(error)) from None
 
@@ -151,7 +157,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], fmt: str | None,
         if not sep or not source or not target:
             raise UserError(f"--field {item!r}: write it as SOURCE=PAPER, e.g. summary=abstract")
         mapping[source] = target
-    lib = _library(ctx)
+    lib = _library(ctx, create=True)
     show = progress if progress is not None else err.is_terminal
     try:
         with progress_bars(show) as bar:
@@ -317,10 +323,7 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
 
     Example: papersift embed --encoder ./models/bge-small-en-v1.5
     """
-    try:
-        lib = Library(ctx.obj["library"], encoder=encoder)
-    except CatalogError as error:
-        raise UserError(str(error)) from None
+    lib = _library(ctx, encoder=encoder)
     _embed(lib, progress if progress is not None else err.is_terminal)
 
 
