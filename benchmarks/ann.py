@@ -442,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
         methods = run_methods(base, queries, truth, hnsw=hnsw,
                               exact_queries=args.exact_queries,
                               tune_queries=tune_real if synthetic else None)
-        results[title] = methods
+        results[f"{title} ({len(base):,})"] = methods
         lines += table(title, len(base), methods)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n")
