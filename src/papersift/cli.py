@@ -28,6 +28,7 @@ from papersift.encoders import EncoderError
 from papersift.library import DEFAULT_PATH, Library
 from papersift.papers import Paper
 from papersift.ranking import Filters, SearchResult
+from papersift.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -378,10 +379,13 @@ def similar(ctx: click.Context, paper_id: str, since: Any, until: Any,
               help="Modes to score (default: all three).")
 @click.option("--split", default="test", show_default=True, help="qrels/<split>.tsv to use.")
 @click.option("--encoder", "-e", metavar="NAME_OR_PATH", help="Encoder for the dense modes.")
+@click.option("--index", "index_kind", type=click.Choice(["auto", "exact", "adaptive"]),
+              default="auto", show_default=True,
+              help="Vector index: auto picks by size; the others force one (to compare).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split: str,
-                 encoder: str | None, as_json: bool) -> None:
+                 encoder: str | None, index_kind: str, as_json: bool) -> None:
     """Score search on a BEIR-format folder: nDCG@10, Recall@100, MRR@10 per mode.
 
     The corpus goes into a temporary library unless --library is given explicitly.
@@ -395,7 +399,8 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
         with progress_bars(err.is_terminal) as bar:
             scores = run_eval(folder, library=library, modes=modes or
                               ("lexical", "semantic", "hybrid"), split=split,
-                              encoder=encoder, progress=bar)
+                              encoder=encoder, settings=_index_settings(index_kind),
+                              progress=bar)
     except (EvalError, EncoderError) as error:
         raise UserError(str(error)) from None
     if as_json:
@@ -440,6 +445,14 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
                    proxy_headers=proxy_headers)
     except ServeError as error:
         raise UserError(str(error)) from None
+
+
+def _index_settings(kind: str) -> Settings | None:
+    if kind == "exact":
+        return Settings(exact_below=2**62)
+    if kind == "adaptive":
+        return Settings(exact_below=0)
+    return None
 
 
 def _library_given(ctx: click.Context) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from papersift.papers import normalize_id
+from papersift.settings import Settings
 
 __all__ = [
     "Collection",
@@ -141,6 +142,7 @@ def run_eval(
     modes: Iterable[str] = ("lexical", "semantic", "hybrid"),
     split: str = "test",
     encoder: str | None = None,
+    settings: Settings | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> list[ModeScores]:
     """Ingest a BEIR corpus into a library (temporary unless given) and score every mode."""
@@ -151,7 +153,7 @@ def run_eval(
     collection = load_collection(folder, split=split)
     modes = list(modes)
     with tempfile.TemporaryDirectory(prefix="papersift-eval-") as scratch:
-        lib = Library(library or scratch, encoder=encoder)
+        lib = Library(library or scratch, encoder=encoder, settings=settings)
         report = lib.ingest([collection.corpus], fmt="beir")
         if report.rejected:
             raise EvalError(f"{collection.corpus}: {len(report.rejected)} documents rejected, "

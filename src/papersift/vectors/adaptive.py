@@ -55,10 +55,17 @@ class Params:
     d_p: int = 0
 
     def scaled(self, budget: float | None, k: int, nlist: int) -> Params:
-        """The stage sizes for a ``budget`` (1.0 = as tuned) and ``k`` results."""
+        """The stage sizes for a ``budget`` (1.0 = as tuned) and ``k`` results.
+
+        The sizes are tuned for the top 10. Asking for more results needs proportionally
+        more candidates re-ranked, and more lists probed (the k-th neighbour lies farther
+        out), else recall@k falls as k grows: measured on SciFact at k = 100, recall@100
+        0.865 without this scaling against 0.932 for exact search.
+        """
         b = 1.0 if budget is None else max(float(budget), 1e-3)
-        return Params(min(nlist, max(1, round(self.nprobe * b))), self.d_s,
-                      max(k, round(self.rerank * b)), self.d_p)
+        more = max(1.0, k / 10)
+        return Params(min(nlist, max(1, round(self.nprobe * b * more**0.5))), self.d_s,
+                      max(k, round(self.rerank * b * more)), self.d_p)
 
 
 @dataclass
