@@ -139,3 +139,30 @@ def test_check_notices_damaged_vectors(tmp_path: Path, encoder: Encoder,
     data[-10:] = b"\x00" * 10
     segment.write_bytes(bytes(data))
     assert any("checksum" in problem for problem in lib.check())
+
+
+def test_adaptive_index_serves_a_library_above_the_threshold(
+    tmp_path: Path, encoder: Encoder, corpus: list[Paper]
+) -> None:
+    settings = Settings(exact_below=100)
+    lib = Library(tmp_path, encoder=encoder, settings=settings)
+    lib.add(corpus)
+    lib.embed()
+    from papersift.vectors import AdaptiveIndex
+
+    assert isinstance(lib.semantic.index(), AdaptiveIndex)
+    query = "vitamin D deficiency and bone health"
+    adaptive = [r.paper.id for r in lib.search(query, mode="semantic", limit=10)]
+    exact = Library(tmp_path / "exact", encoder=encoder)
+    exact.add(corpus)
+    exact.embed()
+    reference = [r.paper.id for r in exact.search(query, mode="semantic", limit=10)]
+    assert len(set(adaptive) & set(reference)) >= 8
+    # reopening finds the saved index; a paper added later is searchable without a rebuild
+    lib.close()
+    again = Library(tmp_path, encoder=encoder, settings=settings)
+    again.add([Paper(id="new-1", title="Quantum gravity in anti-de Sitter space",
+                     abstract="Holography and black hole entropy.")])
+    again.embed()
+    hits = again.search("holography black hole entropy", mode="semantic", limit=3)
+    assert hits[0].paper.id == "new-1"
