@@ -29,7 +29,7 @@ from papersift.ranking import (
     reciprocal_rank_fusion,
     standardized_fusion,
 )
-from papersift.semantic import SemanticIndex
+from papersift.semantic import SemanticIndex, one_blas_thread
 from papersift.settings import Settings
 
 __all__ = ["DEFAULT_PATH", "IngestReport", "Library", "Progress", "open"]
@@ -304,7 +304,8 @@ class Library:
         bm25 = self.lexical.score(query, pool)
         cosine = np.zeros(len(pool), dtype=np.float32)
         found, vectors = self.semantic.vectors_of(pool)
-        cosine[found] = vectors @ query_vector
+        with one_blas_thread():
+            cosine[found] = vectors @ query_vector
         if not found.all():  # a paper not embedded yet: as far as the farthest candidate
             cosine[~found] = cosine[found].min() if found.any() else 0.0
         return standardized_fusion(pool, [bm25, cosine])
