@@ -19,3 +19,11 @@ def machine() -> str:
     except (StopIteration, OSError):
         model = platform.processor() or "unknown CPU"
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def publish(report: str, out: Path | None) -> None:
+    """Print a benchmark's report, and write it to ``out`` when given."""
+    print(report)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report)

@@ -20,7 +20,7 @@ from pathlib import Path
 from papersift import sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SAMPLE, machine
+from common import SAMPLE, machine, publish
 
 
 def ingest(library: Path) -> tuple[float, str, float]:
@@ -56,9 +56,7 @@ def main() -> None:
               f"{peak:.0f} |" for name, sec, result, peak in rows]
     report = (f"`python benchmarks/ingest.py`\n\n{parsed:,} papers from {SAMPLE.name}. "
               f"Machine: {machine()}.\n\n" + "\n".join(table) + "\n")
-    print(report)
-    if args.out:
-        args.out.write_text(report)
+    publish(report, args.out)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from papersift.lexical import LexicalIndex
 from papersift.papers import Paper, normalize_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SAMPLE, machine
+from common import SAMPLE, machine, publish
 
 
 def read_sample(path: Path) -> list[dict[str, object]]:
@@ -140,10 +140,7 @@ def main() -> None:
     report = (f"`python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n\n"
               f"Machine: {machine()}. {args.queries} queries of each kind, top 10, "
               f"one query at a time.\n\n" + "\n".join(lines) + "\n")
-    print(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
+    publish(report, args.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from papersift.library import Library
 from papersift.vectors import ExactIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine
+from common import machine, publish
 
 
 def sample_queries(lib: Library, n: int) -> list[str]:
@@ -83,9 +83,7 @@ def main() -> None:
               f"{len(lib):,} papers, {lib.semantic.count:,} vectors, {len(queries)} queries "
               f"(half full titles, half 4 title words), top 10, one at a time. "
               f"Machine: {machine()}.\n\n" + "\n".join(table) + "\n")
-    print(report)
-    if args.out:
-        args.out.write_text(report)
+    publish(report, args.out)
 
 
 if __name__ == "__main__":
