@@ -10,6 +10,13 @@ import pytest
 
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
 
+try:
+    import faiss  # noqa: F401
+
+    from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
+except ImportError:  # the optional backend: pip install "papersift[faiss]"
+    FaissAdaptiveIndex = None  # type: ignore[assignment, misc]
+
 DIM = 32
 
 
@@ -42,13 +49,27 @@ def make_empty_adaptive() -> VectorIndex:
     return AdaptiveIndex(DIM)
 
 
+def make_adaptive_faiss(ids: np.ndarray, vecs: np.ndarray) -> VectorIndex:
+    assert FaissAdaptiveIndex is not None
+    return FaissAdaptiveIndex.build(ids, vecs, tune_queries=100)
+
+
+def make_empty_adaptive_faiss() -> VectorIndex:
+    assert FaissAdaptiveIndex is not None
+    return FaissAdaptiveIndex(DIM)
+
+
 Factory = Callable[[np.ndarray, np.ndarray], VectorIndex]
 KINDS = {"exact": (make_exact, make_empty_exact, ExactIndex),
-         "adaptive": (make_adaptive, make_empty_adaptive, AdaptiveIndex)}
+         "adaptive": (make_adaptive, make_empty_adaptive, AdaptiveIndex),
+         "adaptive-faiss": (make_adaptive_faiss, make_empty_adaptive_faiss,
+                            FaissAdaptiveIndex)}
 
 
 @pytest.fixture(params=sorted(KINDS))
 def kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "adaptive-faiss" and FaissAdaptiveIndex is None:
+        pytest.skip('needs FAISS: pip install "papersift[faiss]"')
     return str(request.param)
 
 
