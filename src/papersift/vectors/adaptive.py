@@ -160,13 +160,9 @@ class AdaptiveIndex:
         if len(ids) < 2:
             index.add(ids, vecs)
             return index
-        # held-out rows go last, so the build set is a view (no copy of a 1.5 GB matrix)
-        n_held = 0 if queries is not None else min(tune_queries, len(ids) // 10)
-        held = np.random.default_rng(seed + 1).choice(len(ids), n_held, replace=False)
-        order = np.r_[np.setdiff1d(np.arange(len(ids)), held), held].astype(np.int64)
-        ids, rotated = ids[order], _rotate_chunked(vecs, rot, order)
-        n_build = len(ids) - n_held
-        k = nlist or max(1, min(n_build // 4, round(4 * np.sqrt(len(ids)))))
+        ids, rotated, n_build = held_out_split(ids, vecs, rot, tune_queries=tune_queries,
+                                               queries=queries, seed=seed)
+        k = nlist or default_nlist(n_build, len(ids))
         index.centroids = kmeans(rotated[:n_build, :index.d_c], k, seed=seed)
         cluster = assign(rotated[:, :index.d_c], index.centroids)
         tuning_queries = rotated[n_build:] if queries is None else rot.apply(queries)
@@ -577,6 +573,25 @@ def _encode(x: np.ndarray, scale: np.ndarray, code_dtype: str) -> np.ndarray:
     if code_dtype == "float32":
         return np.ascontiguousarray(x, np.float32)
     return np.clip(np.rint(x / scale), -127, 127).astype(np.int8)
+
+
+def held_out_split(ids: np.ndarray, vecs: np.ndarray, rot: Rotation, *, tune_queries: int,
+                   queries: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rotate the vectors with up to ``tune_queries`` random rows (none when outside
+    ``queries`` are given) moved last, held out of the build to tune on.
+
+    Returns the reordered ids, the rotated rows and how many come before the held-out ones.
+    Held-out rows go last so the build set is a view, not a copy of a large matrix.
+    """
+    n_held = 0 if queries is not None else min(tune_queries, len(ids) // 10)
+    held = np.random.default_rng(seed + 1).choice(len(ids), n_held, replace=False)
+    order = np.r_[np.setdiff1d(np.arange(len(ids)), held), held].astype(np.int64)
+    return ids[order], _rotate_chunked(vecs, rot, order), len(ids) - n_held
+
+
+def default_nlist(n_build: int, n: int) -> int:
+    """About 4 sqrt(n) clusters, and at least 4 vectors per cluster."""
+    return max(1, min(n_build // 4, round(4 * np.sqrt(n))))
 
 
 def _rotate_chunked(vecs: np.ndarray, rotation: Rotation,

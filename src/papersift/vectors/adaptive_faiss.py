@@ -28,7 +28,11 @@ from typing import Any, Self
 
 import numpy as np
 
-from papersift.vectors.adaptive import SMALL_FILTER, _rotate_chunked
+from papersift.vectors.adaptive import (
+    SMALL_FILTER,
+    default_nlist,
+    held_out_split,
+)
 from papersift.vectors.clustering import assign, kmeans
 from papersift.vectors.exact import exact_search
 from papersift.vectors.index import Hits, allowed_mask, as_queries, empty_hits
@@ -116,12 +120,9 @@ class FaissAdaptiveIndex:
         if len(ids) < 2:
             index.add(ids, vecs)
             return index
-        n_held = 0 if queries is not None else min(tune_queries, len(ids) // 10)
-        held = np.random.default_rng(seed + 1).choice(len(ids), n_held, replace=False)
-        order = np.r_[np.setdiff1d(np.arange(len(ids)), held), held].astype(np.int64)
-        ids, rotated = ids[order], _rotate_chunked(vecs, rot, order)
-        n_build = len(ids) - n_held
-        k = nlist or max(1, min(n_build // 4, round(4 * np.sqrt(len(ids)))))
+        ids, rotated, n_build = held_out_split(ids, vecs, rot, tune_queries=tune_queries,
+                                               queries=queries, seed=seed)
+        k = nlist or default_nlist(n_build, len(ids))
         index.centroids = kmeans(rotated[:n_build], k, seed=seed)
         cluster = assign(rotated, index.centroids)
         tq = rotated[n_build:] if queries is None else rot.apply(queries)
@@ -147,7 +148,7 @@ class FaissAdaptiveIndex:
             index.tuning.update(predicted_recall=predicted, d_s=index.d_s,
                                 latency_ms=float(latency[best]) * 1e3)
         index.tuning["target"] = recall
-        if n_held:
+        if n_build < len(ids):  # the held-out rows join the index
             index._append(ids[n_build:], rotated[n_build:], cluster[n_build:])
         return index
 
