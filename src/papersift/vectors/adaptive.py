@@ -34,7 +34,7 @@ from typing import Any, Self
 import numpy as np
 
 from papersift.vectors.clustering import assign, kmeans
-from papersift.vectors.index import Hits, as_queries, empty_hits
+from papersift.vectors.index import Hits, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
 
@@ -227,12 +227,7 @@ class AdaptiveIndex:
 
     def add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         """Add vectors without rebuilding: each goes to its nearest centroid's overflow."""
-        ids = np.asarray(ids, dtype=np.int64).ravel()
-        vecs = np.asarray(vecs)
-        if vecs.shape != (len(ids), self.dim):
-            raise ValueError(f"expected shape ({len(ids)}, {self.dim}), got {vecs.shape}")
-        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids).any():
-            raise ValueError("ids must be new and unique (remove an id before re-adding it)")
+        ids, vecs = checked_new(ids, vecs, self.dim, self.ids)
         if not len(ids):
             return
         rotated = self.rotation.apply(vecs)

@@ -35,7 +35,7 @@ from papersift.vectors.adaptive import (
 )
 from papersift.vectors.clustering import assign, kmeans
 from papersift.vectors.exact import exact_search
-from papersift.vectors.index import Hits, allowed_mask, as_queries, empty_hits
+from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
 
@@ -259,12 +259,7 @@ class FaissAdaptiveIndex:
 
     def add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         """Add vectors without rebuilding: each goes to its nearest full-length centroid."""
-        ids = np.asarray(ids, dtype=np.int64).ravel()
-        vecs = np.asarray(vecs)
-        if vecs.shape != (len(ids), self.dim):
-            raise ValueError(f"expected shape ({len(ids)}, {self.dim}), got {vecs.shape}")
-        if len(np.unique(ids)) != len(ids) or len(self._positions(ids)):
-            raise ValueError("ids must be new and unique (remove an id before re-adding it)")
+        ids, vecs = checked_new(ids, vecs, self.dim, self.ids)
         if not len(ids):
             return
         rotated = self.rotation.apply(vecs).astype(np.float32)

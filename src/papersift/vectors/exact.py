@@ -9,7 +9,7 @@ from typing import Self
 
 import numpy as np
 
-from papersift.vectors.index import Hits, allowed_mask, as_queries, empty_hits, top_k
+from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits, top_k
 from papersift.vectors.store import atomic_save, atomic_write
 
 #: Score at most this many (query, vector) pairs at once, to bound memory (64 MiB float32).
@@ -43,12 +43,7 @@ class ExactIndex:
 
     def add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         """Add vectors under new ids (an id already present raises ``ValueError``)."""
-        ids = np.asarray(ids, dtype=np.int64).ravel()
-        vecs = np.asarray(vecs)
-        if vecs.shape != (len(ids), self.dim):
-            raise ValueError(f"expected shape ({len(ids)}, {self.dim}), got {vecs.shape}")
-        if len(np.unique(ids)) != len(ids) or np.isin(ids, self._ids).any():
-            raise ValueError("ids must be new and unique (remove an id before re-adding it)")
+        ids, vecs = checked_new(ids, vecs, self.dim, self._ids)
         self._ids = np.concatenate([self._ids, ids])
         self._vecs = np.concatenate([self._vecs, vecs.astype(self.dtype, copy=False)])
 

@@ -79,6 +79,19 @@ def allowed_mask(allowed: np.ndarray | None, ids: np.ndarray) -> np.ndarray | No
     return np.isin(ids, allowed.astype(np.int64, copy=False))
 
 
+def checked_new(ids: np.ndarray, vecs: np.ndarray, dim: int,
+                present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, vecs)`` for an ``add``, after the checks every index makes: one vector of
+    ``dim`` per id, ids unique and not ``present`` already (re-adding needs a remove)."""
+    ids = np.asarray(ids, dtype=np.int64).ravel()
+    vecs = np.asarray(vecs)
+    if vecs.shape != (len(ids), dim):
+        raise ValueError(f"expected shape ({len(ids)}, {dim}), got {vecs.shape}")
+    if len(np.unique(ids)) != len(ids) or np.isin(ids, present).any():
+        raise ValueError("ids must be new and unique (remove an id before re-adding it)")
+    return ids, vecs
+
+
 def as_queries(queries: np.ndarray, dim: int) -> np.ndarray:
     """Queries as a C-contiguous (q, dim) float32 array (a single vector becomes one row)."""
     q = np.ascontiguousarray(queries, dtype=np.float32)
