@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +74,12 @@ def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Lib
         raise UserError(str(error)) from None
 
 
-def _filters(since: date | None, until: date | None, category: tuple[str, ...],
+def _filters(since: datetime | None, until: datetime | None, category: tuple[str, ...],
              author: tuple[str, ...]) -> Filters:
+    """Filters from the shared options (click parses dates as datetimes)."""
     return Filters(
-        since=since, until=until, categories=tuple(category), authors=tuple(author)
+        since=since.date() if since else None, until=until.date() if until else None,
+        categories=tuple(category), authors=tuple(author),
     )
 
 
@@ -207,8 +209,7 @@ def search(ctx: click.Context, query: str, since: Any, until: Any, category: tup
 
     Example: papersift search "matryoshka representations" --since 2026-01-01 -c cs.CL
     """
-    filters = _filters(since.date() if since else None, until.date() if until else None,
-                       category, author)
+    filters = _filters(since, until, category, author)
     lib = _library(ctx)
     if mode in ("semantic", "hybrid") and not lib.has_vectors():
         raise UserError(f"--mode {mode} needs vectors: run `papersift embed` first")
@@ -340,7 +341,13 @@ def index(ctx: click.Context, recall: float | None) -> None:
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    err.print(lib.build_index(recall=recall))
+    built = lib.build_index(recall=recall)
+    if built is None:
+        err.print(f"exact search: {lib.semantic.count} vectors, under the "
+                  f"{lib.settings.exact_below} from which the adaptive index is used")
+    else:
+        err.print(f"adaptive index over {built.count} vectors, "
+                  f"{getattr(built, 'params', '')}")
 
 
 @main.command()
@@ -359,8 +366,7 @@ def similar(ctx: click.Context, paper_id: str, since: Any, until: Any,
     lib = _library(ctx)
     if lib.get(paper_id) is None:
         raise UserError(f"no paper with id {paper_id!r}; find ids with `papersift search`")
-    filters = _filters(since.date() if since else None, until.date() if until else None,
-                       category, author)
+    filters = _filters(since, until, category, author)
     results = lib.similar(paper_id, limit=limit, filters=filters)
     if as_json:
         payload = [{"rank": i + 1, "score": r.score, "paper": _paper_json(r.paper)}

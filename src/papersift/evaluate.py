@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,8 +147,6 @@ def run_eval(
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> list[ModeScores]:
     """Ingest a BEIR corpus into a library (temporary unless given) and score every mode."""
-    import time
-
     from papersift.library import Library
 
     collection = load_collection(folder, split=split)

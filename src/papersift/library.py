@@ -21,7 +21,7 @@ from papersift import sources
 from papersift.catalog import Catalog, UpsertCounts
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.lexical import LexicalIndex
-from papersift.papers import Paper, Rejected
+from papersift.papers import Paper, Rejected, normalize_id
 from papersift.ranking import (
     Filters,
     Hits,
@@ -31,6 +31,7 @@ from papersift.ranking import (
 )
 from papersift.semantic import SemanticIndex, one_blas_thread
 from papersift.settings import Settings
+from papersift.vectors import VectorIndex
 
 __all__ = ["DEFAULT_PATH", "IngestReport", "Library", "Progress", "open"]
 
@@ -126,13 +127,12 @@ class Library:
             self.catalog, batch_size=self.settings.embed_batch, progress=progress, stop=stop
         )
 
-    def build_index(self, *, recall: float | None = None) -> str:
-        """Rebuild the vector index (the adaptive one is tuned to ``recall``@10)."""
+    def build_index(self, *, recall: float | None = None) -> VectorIndex | None:
+        """Rebuild the adaptive vector index, tuned to ``recall``@10; None while the library
+        is small enough for exact search (fewer than ``settings.exact_below`` vectors)."""
         if self.semantic.count < self.settings.exact_below:
-            return f"exact search ({self.semantic.count} vectors; adaptive from " \
-                   f"{self.settings.exact_below})"
-        index = self.semantic.rebuild_index(recall)
-        return f"adaptive index over {index.count} vectors, {index.params}"
+            return None
+        return self.semantic.rebuild_index(recall)
 
     def embed_in_background(self) -> threading.Thread:
         """Embed what is missing in a daemon thread while this library keeps answering.
@@ -260,8 +260,6 @@ class Library:
 
     def get(self, paper_id: str) -> Paper | None:
         """A paper by id, in any spelling :func:`papersift.papers.normalize_id` accepts."""
-        from papersift.papers import normalize_id
-
         return self.catalog.get(paper_id) or self.catalog.get(normalize_id(paper_id)[0])
 
     def search(
