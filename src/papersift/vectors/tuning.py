@@ -36,7 +36,7 @@ COST_QUERY, COST_CENTROID, COST_LIST = 60e-6, 0.08e-9, 0.3e-6
 COST_ELEMENT = {"float32": 0.4e-9, "int8": 0.3e-9}
 COST_CANDIDATE, COST_RERANK = 10e-9, 0.3e-6
 SHORTLIST = 8
-TIMED_QUERIES = 100
+TIMED_QUERIES = 200
 
 
 def tune(index: AdaptiveIndex, ids: np.ndarray, rotated: np.ndarray, cluster: np.ndarray, *,
@@ -69,11 +69,10 @@ def tune(index: AdaptiveIndex, ids: np.ndarray, rotated: np.ndarray, cluster: np
     cost = _cost(index.nlist, np.stack(ncands), probes, grid, prefixes,
                  COST_ELEMENT[index.code_dtype])
     shortlist = _shortlist(table, cost, recall)
-    timed = []
-    for a, g, d, r in shortlist:
-        params = Params(grid[g], prefixes[d], RERANKS[r], probes[a])
-        timed.append((_time(index, queries[:TIMED_QUERIES], params), (a, g, d, r), params))
-    latency, (a, g, d, r), best = min(timed, key=lambda t: t[0])
+    configs = [Params(grid[g], prefixes[d], RERANKS[r], probes[a]) for a, g, d, r in shortlist]
+    latencies = _time(index, queries[:TIMED_QUERIES], configs)
+    pick = int(np.argmin(latencies))
+    latency, (a, g, d, r), best = latencies[pick], shortlist[pick], configs[pick]
     index.params = best
     return {"tuned_for": recall, "predicted_recall": float(table[a, g, d, r]),
             "latency_ms": latency * 1e3, "queries": len(queries), "nlist": index.nlist,
@@ -149,11 +148,15 @@ def _shortlist(table: np.ndarray, cost: np.ndarray,
             if ok.flat[i]]
 
 
-def _time(index: AdaptiveIndex, qrot: np.ndarray, params: Params) -> float:
-    """Median seconds per single-query search with ``params`` (queries already rotated)."""
-    times = []
-    for q in qrot:
-        start = time.perf_counter()
-        index._search_one(q, 10, params, None)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def _time(index: AdaptiveIndex, qrot: np.ndarray, configs: list[Params]) -> np.ndarray:
+    """Median seconds per single-query search (queries already rotated) of each config,
+    timed in three interleaved rounds so that a burst of load on a shared machine falls on
+    every config alike rather than on whichever was being timed."""
+    times: list[list[float]] = [[] for _ in configs]
+    for chunk in np.array_split(qrot, 3):
+        for c, params in enumerate(configs):
+            for q in chunk:
+                start = time.perf_counter()
+                index._search_one(q, 10, params, None)
+                times[c].append(time.perf_counter() - start)
+    return np.array([np.median(t) for t in times])
