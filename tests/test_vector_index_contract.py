@@ -9,13 +9,7 @@ import numpy as np
 import pytest
 
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
-
-try:
-    import faiss  # noqa: F401
-
-    from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
-except ImportError:  # the optional backend: pip install "papersift[faiss]"
-    FaissAdaptiveIndex = None  # type: ignore[assignment, misc]
+from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 
 DIM = 32
 
@@ -68,8 +62,6 @@ KINDS = {"exact": (make_exact, make_empty_exact, ExactIndex),
 
 @pytest.fixture(params=sorted(KINDS))
 def kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "adaptive-faiss" and FaissAdaptiveIndex is None:
-        pytest.skip('needs FAISS: pip install "papersift[faiss]"')
     return str(request.param)
 
 

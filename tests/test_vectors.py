@@ -215,6 +215,17 @@ def test_ranges_and_top() -> None:
     assert _top(scores, 2).tolist() == [1, 3] and _top(scores, 9).tolist() == [0, 1, 2, 3, 4]
 
 
+def test_tuner_prefers_recall_among_configs_equally_fast() -> None:
+    from papersift.vectors.tuning import pick_config
+
+    latencies = np.array([1.00, 1.05, 1.30, 1.08]) * 1e-4
+    # within 10% of the fastest, the highest predicted recall wins; a much slower one never
+    assert pick_config(latencies, [0.961, 0.968, 0.990, 0.965]) == 1
+    # equal recall: the faster
+    assert pick_config(latencies, [0.97, 0.97, 0.99, 0.97]) == 0
+    assert pick_config(latencies, [0.97, 0.95, 0.99, 0.96], slack=0.0) == 0
+
+
 def test_float32_codes_option(corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
     base, queries = corpus
     index = AdaptiveIndex.build(np.arange(10_000), base[:10_000], tune_queries=100,

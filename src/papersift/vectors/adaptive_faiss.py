@@ -9,12 +9,12 @@ per-dimension ranges on MiniLM and ~6% faster, measured) whose coarse quantizer 
 the *prefixes* of the full-length centroids, and whose lists hold the rows assigned to them at
 full length. FAISS ranks the centroids and scans the probed lists in compiled SIMD code, which
 numpy's gather-widen-multiply cannot match: at 1M vectors that stage is what made the numpy
-index only as fast as FAISS IVF-Flat (see ``benchmarks/results/ann_faiss.md``).
+index no faster than FAISS IVF-Flat (see ``benchmarks/results/ann.md``).
 
 FAISS's ids are row positions in ``full``; ``pos_ids`` maps them to the caller's ids. Adds are
 encoded at once (assigned to their nearest full-length centroid); removes are tombstones plus
-a removal from the FAISS lists; :meth:`save` compacts. Install with
-``pip install "papersift[faiss]"``.
+a removal from the FAISS lists; :meth:`save` compacts. ``faiss-cpu`` is a dependency of
+papersift; where it cannot be imported the library falls back to the numpy index.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from papersift.vectors.exact import exact_search
 from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
+from papersift.vectors.tuning import pick_config
 
 #: Candidate-scoring prefixes tried at build time (the fastest reaching the target wins).
 D_S_CHOICES = (96, 128, 192)
@@ -50,7 +51,7 @@ def _faiss() -> Any:
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('FaissAdaptiveIndex needs FAISS: pip install "papersift[faiss]"') from exc
+        raise ImportError("FaissAdaptiveIndex needs FAISS: pip install faiss-cpu") from exc
     return faiss
 
 
@@ -143,7 +144,7 @@ class FaissAdaptiveIndex:
                         "reached": reached, "held_out": queries is None}
         if candidates:
             latency = index._time_all(tq[:TIMED_QUERIES], candidates)
-            best = int(np.argmin(latency))
+            best = pick_config(latency, [c[3] for c in candidates])
             index.d_s, index.ivf, index.params, predicted = candidates[best]
             index.tuning.update(predicted_recall=predicted, d_s=index.d_s,
                                 latency_ms=float(latency[best]) * 1e3)
