@@ -1,4 +1,4 @@
-"""The staged nested-prefix index with a compiled candidate stage (optional, needs FAISS).
+"""The staged nested-prefix index with a compiled candidate stage (FAISS).
 
 The same idea as :mod:`papersift.vectors.adaptive` (AdANNS-IVF): vectors are rotated so that
 prefixes are nested, clustered at full length, candidates are scored on a short prefix and
