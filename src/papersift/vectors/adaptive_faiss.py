@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -38,7 +38,7 @@ from papersift.vectors.exact import exact_search
 from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
-from papersift.vectors.tuning import pick_config
+from papersift.vectors.tuning import pick_config, time_interleaved
 
 #: Candidate-scoring prefixes tried at build time (the fastest reaching the target wins).
 D_S_CHOICES = (96, 128, 192)
@@ -227,18 +227,18 @@ class FaissAdaptiveIndex:
     def _time_all(self, qrot: np.ndarray, candidates: list[tuple[int, Any, FaissParams,
                                                                  float]]) -> np.ndarray:
         """Median seconds per single-query search of each (d_s, ivf, params, _), timed in
-        three interleaved rounds."""
-        times: list[list[float]] = [[] for _ in candidates]
-        kept = (self.d_s, self.ivf)
-        for chunk in np.array_split(qrot, 3):
-            for c, (d, ivf, params, _) in enumerate(candidates):
+        interleaved rounds."""
+
+        def searcher(d: int, ivf: Any, params: FaissParams) -> Callable[[np.ndarray], object]:
+            def search(q: np.ndarray) -> object:
                 self.d_s, self.ivf = d, ivf
-                for q in chunk:
-                    start = time.perf_counter()
-                    self._search_rotated(q[None, :], 10, params, None)
-                    times[c].append(time.perf_counter() - start)
+                return self._search_rotated(q[None, :], 10, params, None)
+            return search
+
+        kept = (self.d_s, self.ivf)
+        latency = time_interleaved(qrot, [searcher(d, ivf, p) for d, ivf, p, _ in candidates])
         self.d_s, self.ivf = kept
-        return np.array([np.median(t) for t in times])
+        return latency
 
     # ------------------------------------------------------------------ protocol
     @property

@@ -12,8 +12,10 @@ with real single-query searches and the fastest measured one wins.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -163,15 +165,22 @@ def pick_config(latencies: np.ndarray, recalls: list[float],
     return int(max(fast, key=lambda i: (recalls[i], -latencies[i])))
 
 
-def _time(index: AdaptiveIndex, qrot: np.ndarray, configs: list[Params]) -> np.ndarray:
-    """Median seconds per single-query search (queries already rotated) of each config,
-    timed in three interleaved rounds so that a burst of load on a shared machine falls on
-    every config alike rather than on whichever was being timed."""
-    times: list[list[float]] = [[] for _ in configs]
-    for chunk in np.array_split(qrot, 3):
-        for c, params in enumerate(configs):
+def time_interleaved(queries: np.ndarray, searches: Sequence[Callable[[np.ndarray], object]],
+                     rounds: int = 3) -> np.ndarray:
+    """Median seconds per single-query call of each search, timed in ``rounds`` interleaved
+    rounds so that a burst of load on a shared machine falls on every search alike rather
+    than on whichever was being timed."""
+    times: list[list[float]] = [[] for _ in searches]
+    for chunk in np.array_split(queries, rounds):
+        for c, search in enumerate(searches):
             for q in chunk:
                 start = time.perf_counter()
-                index._search_one(q, 10, params, None)
+                search(q)
                 times[c].append(time.perf_counter() - start)
     return np.array([np.median(t) for t in times])
+
+
+def _time(index: AdaptiveIndex, qrot: np.ndarray, configs: list[Params]) -> np.ndarray:
+    """Median seconds per single-query search of each config (queries already rotated)."""
+    return time_interleaved(qrot, [functools.partial(index._search_one, k=10, p=params,
+                                                     filt=None) for params in configs])
