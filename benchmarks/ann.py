@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from papersift.vectors import AdaptiveIndex, exact_search, fit_rotation
+from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 from papersift.vectors.clustering import assign, kmeans
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RECALL_TOL, COSINE_TOL = 0.05, 0.03
 NPROBES = (1, 2, 4, 8, 16, 32, 64, 128)
 QUANTILES = (0.1, 0.5, 0.9)
+#: Budgets swept for the adaptive indexes (1.0 = the stage sizes as tuned).
+BUDGETS = (0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 
 
 @dataclass
@@ -191,44 +194,29 @@ def faiss_ivf(base: np.ndarray) -> tuple[object, float]:
 def run_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
                 hnsw: bool, exact_queries: int,
                 tune_queries: np.ndarray | None = None) -> list[Method]:
-    """Every method on ``base``; the adaptive index is tuned on its own held-out vectors, or
-    on ``tune_queries`` (real papers disjoint from ``queries``) for a synthetic base."""
-    ids = np.arange(len(base), dtype=np.int64)
-    start = time.perf_counter()
-    built = AdaptiveIndex.build(ids, base, queries=tune_queries)
-    build_s = time.perf_counter() - start
-    with tempfile.TemporaryDirectory() as tmp:  # serve it as deployed: full vectors mmapped
-        built.save(tmp)
-        del built
-        adaptive = AdaptiveIndex.load(tmp)
-        methods = [_adaptive_method(adaptive, build_s, queries, truth)]
-    faiss_adaptive = faiss_adaptive_method(base, queries, truth, tune_queries)
-    return [*methods, *([faiss_adaptive] if faiss_adaptive else []),
+    """Every method on ``base``; the adaptive indexes are tuned on their own held-out
+    vectors, or on ``tune_queries`` (real papers disjoint from ``queries``) for a synthetic
+    base."""
+    return [*(_adaptive_method(cls, base, queries, truth, tune_queries)
+              for cls in (AdaptiveIndex, FaissAdaptiveIndex)),
             *_other_methods(base, queries, truth, hnsw=hnsw, exact_queries=exact_queries)]
 
 
-def faiss_adaptive_method(base: np.ndarray, queries: np.ndarray, truth: np.ndarray,
-                          tune_queries: np.ndarray | None = None) -> Method | None:
-    """The FAISS-backed adaptive index (None where faiss cannot be imported), built,
-    saved and loaded (full vectors memory-mapped) like the numpy one."""
-    try:
-        from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
-    except ImportError:
-        return None
+def _adaptive_method(cls: type[AdaptiveIndex] | type[FaissAdaptiveIndex], base: np.ndarray,
+                     queries: np.ndarray, truth: np.ndarray,
+                     tune_queries: np.ndarray | None) -> Method:
+    """Build one adaptive index, save it and load it back (served as deployed: its full
+    vectors memory-mapped), then sweep its budget."""
     ids = np.arange(len(base), dtype=np.int64)
     start = time.perf_counter()
-    built = FaissAdaptiveIndex.build(ids, base, queries=tune_queries)
+    built = cls.build(ids, base, queries=tune_queries)
     build_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         built.save(tmp)
         del built
-        index = FaissAdaptiveIndex.load(tmp)
-        p, t = index.params, index.tuning
-        m = Method(f"adaptive-faiss (nlist {index.nlist}, d_s {index.d_s} int8 in FAISS "
-                   f"IVF-SQ8, nprobe {p.nprobe}, rerank {p.rerank}; tuned for "
-                   f"{t.get('tuned_for', 0):.2f}, predicted {t.get('predicted_recall', 0):.3f})",
-                   build_s, index.memory_bytes() / index.count)
-        for budget in (0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0):
+        index = cls.load(tmp)
+        m = Method(_describe(index), build_s, index.memory_bytes() / index.count)
+        for budget in BUDGETS:
             found, p50, p99 = timed(lambda q, b=budget: index.search(q, 10, budget=b).ids,
                                     queries)
             m.points.append(Point(f"budget {budget}", recall(found, truth), p50, p99))
@@ -236,21 +224,16 @@ def faiss_adaptive_method(base: np.ndarray, queries: np.ndarray, truth: np.ndarr
     return m
 
 
-def _adaptive_method(adaptive: AdaptiveIndex, build_s: float, queries: np.ndarray,
-                     truth: np.ndarray) -> Method:
-    p = adaptive.params
-    t = adaptive.tuning
-    m = Method(f"adaptive (nlist {adaptive.nlist}, d_c {adaptive.d_c}, d_p {p.d_p}, d_s {p.d_s}, "
-               f"nprobe {p.nprobe}, rerank {p.rerank}; tuned for {t.get('tuned_for', 0):.2f} on "
-               f"{t.get('queries', 0)} held-out queries, predicted "
-               f"{t.get('predicted_recall', 0):.3f})", build_s,
-               adaptive.memory_bytes() / adaptive.count)
-    for budget in (0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0):
-        found, p50, p99 = timed(lambda q, b=budget: adaptive.search(q, 10, budget=b).ids,
-                                queries)
-        m.points.append(Point(f"budget {budget}", recall(found, truth), p50, p99))
-    print(m, flush=True)
-    return m
+def _describe(index: AdaptiveIndex | FaissAdaptiveIndex) -> str:
+    """The method's name and its tuned stage sizes."""
+    p, t = index.params, index.tuning
+    tuned = (f"tuned for {t.get('tuned_for', 0):.2f} on {t.get('queries', 0)} held-out "
+             f"queries, predicted {t.get('predicted_recall', 0):.3f}")
+    if isinstance(index, FaissAdaptiveIndex):
+        return (f"adaptive-faiss (nlist {index.nlist}, d_s {index.d_s} int8 in FAISS IVF-SQ8, "
+                f"nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
+    return (f"adaptive (nlist {index.nlist}, d_c {index.d_c}, d_p {p.d_p}, d_s {p.d_s}, "
+            f"nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
 
 
 def _other_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
@@ -388,25 +371,19 @@ def summary(methods: list[Method], n: int, target: float = 0.95) -> list[str]:
     set at 1M vectors; below that they are only reported)."""
     lat = {m.name.split(" (")[0]: interpolated(m, target) for m in methods}
     fastest = {m.name.split(" (")[0]: at_recall(m, target) for m in methods}
-    a = lat.get("adaptive", float("inf"))
-    af = lat.get("adaptive-faiss")
     out = [f"p50 at recall@10 = {target} (interpolated in each sweep; fastest measured point "
            f"with recall ≥ {target} in brackets): "
            + ", ".join(f"{k} {v:.2f} ms ({fastest[k]:.2f})" for k, v in lat.items()), ""]
     goals = {"exact numpy": 10.0, "FAISS IVF-Flat": 2.0, "FAISS HNSW": None}
-    for other, goal in goals.items():
-        if other in lat and "adaptive" in lat:
-            ratio = lat[other] / a
+    for mine in ("adaptive", "adaptive-faiss"):
+        for other, goal in goals.items():
+            if mine not in lat or other not in lat:
+                continue
+            ratio = lat[other] / lat[mine]
             verdict = "" if goal is None else (
                 f" (target at 1M: ≥ {goal:.0f}x; not applicable at {n:,})" if n < 1_000_000
                 else f" (target ≥ {goal:.0f}x: **{'met' if ratio >= goal else 'missed'}**)")
-            out.append(f"- adaptive vs {other} at equal recall: {ratio:.2f}x faster{verdict}")
-    if af is not None and "FAISS IVF-Flat" in lat:
-        ratio = lat["FAISS IVF-Flat"] / af
-        verdict = (f" (target at 1M: ≥ 2x; not applicable at {n:,})" if n < 1_000_000
-                   else f" (target ≥ 2x: **{'met' if ratio >= 2 else 'missed'}**)")
-        out.append(f"- adaptive-faiss vs FAISS IVF-Flat at equal recall: {ratio:.2f}x "
-                   f"faster{verdict}")
+            out.append(f"- {mine} vs {other} at equal recall: {ratio:.2f}x faster{verdict}")
     return out
 
 
