@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
-from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
+from papersift.vectors.adaptive_faiss import COARSE_MIN_LISTS, FaissAdaptiveIndex
 
 DIM = 32
 
@@ -53,11 +53,20 @@ def make_empty_adaptive_faiss() -> VectorIndex:
     return FaissAdaptiveIndex(DIM)
 
 
+def make_adaptive_faiss_two_level(ids: np.ndarray, vecs: np.ndarray) -> VectorIndex:
+    """Enough lists that the centroids are ranked by the two-level (IVF) quantizer."""
+    index = FaissAdaptiveIndex.build(ids, vecs, tune_queries=100, nlist=COARSE_MIN_LISTS)
+    assert "coarse" in index.tuning
+    return index
+
+
 Factory = Callable[[np.ndarray, np.ndarray], VectorIndex]
 KINDS = {"exact": (make_exact, make_empty_exact, ExactIndex),
          "adaptive": (make_adaptive, make_empty_adaptive, AdaptiveIndex),
          "adaptive-faiss": (make_adaptive_faiss, make_empty_adaptive_faiss,
-                            FaissAdaptiveIndex)}
+                            FaissAdaptiveIndex),
+         "adaptive-faiss-two-level": (make_adaptive_faiss_two_level,
+                                      make_empty_adaptive_faiss, FaissAdaptiveIndex)}
 
 
 @pytest.fixture(params=sorted(KINDS))

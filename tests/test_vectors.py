@@ -17,6 +17,7 @@ from papersift.vectors import (
     fit_rotation,
     prefix_recall,
 )
+from papersift.vectors.adaptive_faiss import COARSE_MIN_LISTS, FaissAdaptiveIndex
 from papersift.vectors.nested import Rotation
 
 
@@ -137,6 +138,29 @@ def test_adaptive_reaches_recall_target_on_held_out_queries(
     lower = index.search(queries, 10, budget=0.25).ids
     assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(lower, expected,
                                                               strict=True)]) / 10 < measured
+
+
+def test_faiss_index_ranks_many_lists_with_a_tuned_two_level_quantizer(
+        corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    base, queries = corpus
+    ids = np.arange(len(base), dtype=np.int64)
+    index = FaissAdaptiveIndex.build(ids, base, tune_queries=300, nlist=COARSE_MIN_LISTS)
+    coarse = index.tuning["coarse"]
+    assert 1 <= coarse["probe"] < coarse["lists"]  # it probes only some of the super-lists
+    # ... and still ranks the centroids well enough for the end-to-end recall target
+    truth = ExactIndex(base.shape[1])
+    truth.add(ids, base)
+    expected = truth.search(queries, 10).ids
+    got = index.search(queries, 10).ids
+    measured = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, expected,
+                                                                        strict=True)])
+    assert measured >= 0.93, (measured, index.params, index.tuning)
+    # a bigger budget probes more lists, and more super-lists with them
+    wide = index._search_params(4 * max(index.params.nprobe, 32))
+    assert wide[1].nprobe > coarse["probe"]
+    index.save(tmp_path / "ix")
+    loaded = FaissAdaptiveIndex.load(tmp_path / "ix")
+    np.testing.assert_array_equal(loaded.search(queries, 10).ids, got)
 
 
 def test_adaptive_large_filter_probes_more_lists(corpus: tuple[np.ndarray, np.ndarray]) -> None:
