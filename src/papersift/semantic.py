@@ -175,9 +175,9 @@ class SemanticIndex:
     def rebuild_index(self, recall: float | None = None) -> AdaptiveIndex | FaissAdaptiveIndex:
         """Build (and tune) the adaptive index from scratch and save it.
 
-        Its candidate stage runs in FAISS's compiled scan (1.86-1.95x faster than FAISS
-        IVF-Flat at equal recall at 1M vectors, where the numpy stage is 0.88-1.09x); where
-        faiss cannot be imported, the numpy index.
+        Its candidate stage runs in FAISS's compiled scan (2.35-2.36x faster than FAISS
+        IVF-Flat at equal recall at 1M vectors, where the numpy stage is 0.88-0.95x; see
+        BENCHMARKS.md); where faiss cannot be imported, the numpy index.
         """
         ids, vecs = self.store.items()
         kind = FaissAdaptiveIndex.kind if _faiss_available() else AdaptiveIndex.kind
