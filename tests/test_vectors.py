@@ -119,6 +119,18 @@ def corpus() -> tuple[np.ndarray, np.ndarray]:
     return x[:40_000], x[40_000:]
 
 
+def exact_top10(base: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Row positions of the exact top 10 of each query."""
+    truth = ExactIndex(base.shape[1])
+    truth.add(np.arange(len(base), dtype=np.int64), base)
+    return truth.search(queries, 10).ids
+
+
+def recall_at_10(found: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.mean([len(np.intersect1d(a, b)) / 10
+                          for a, b in zip(found, expected, strict=True)]))
+
+
 @pytest.mark.parametrize("target", [0.9, 0.98])
 def test_adaptive_reaches_recall_target_on_held_out_queries(
         corpus: tuple[np.ndarray, np.ndarray], target: float) -> None:
@@ -126,18 +138,12 @@ def test_adaptive_reaches_recall_target_on_held_out_queries(
     ids = np.arange(len(base), dtype=np.int64)
     index = AdaptiveIndex.build(ids, base, recall=target, tune_queries=300)
     assert index.tuning["reached"]
-    truth = ExactIndex(base.shape[1])
-    truth.add(ids, base)
-    expected = truth.search(queries, 10).ids
-    got = index.search(queries, 10).ids
-    measured = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, expected,
-                                                                        strict=True)])
+    expected = exact_top10(base, queries)
+    measured = recall_at_10(index.search(queries, 10).ids, expected)
     assert measured >= target - 0.02, (measured, index.params, index.tuning)
     # far less work than a full pass
     assert index.params.nprobe < 0.25 * index.nlist
-    lower = index.search(queries, 10, budget=0.25).ids
-    assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(lower, expected,
-                                                              strict=True)]) / 10 < measured
+    assert recall_at_10(index.search(queries, 10, budget=0.25).ids, expected) < measured
 
 
 def test_faiss_index_ranks_many_lists_with_a_tuned_two_level_quantizer(
@@ -148,12 +154,8 @@ def test_faiss_index_ranks_many_lists_with_a_tuned_two_level_quantizer(
     coarse = index.tuning["coarse"]
     assert 1 <= coarse["probe"] < coarse["lists"]  # it probes only some of the super-lists
     # ... and still ranks the centroids well enough for the end-to-end recall target
-    truth = ExactIndex(base.shape[1])
-    truth.add(ids, base)
-    expected = truth.search(queries, 10).ids
     got = index.search(queries, 10).ids
-    measured = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, expected,
-                                                                        strict=True)])
+    measured = recall_at_10(got, exact_top10(base, queries))
     assert measured >= 0.93, (measured, index.params, index.tuning)
     # a bigger budget probes more lists, and more super-lists with them
     wide = index._search_params(4 * max(index.params.nprobe, 32))
@@ -174,8 +176,7 @@ def test_adaptive_large_filter_probes_more_lists(corpus: tuple[np.ndarray, np.nd
     assert allowed[hits.ids].all() and (hits.ids >= 0).all()
     sub = np.flatnonzero(allowed)
     truth = sub[np.argsort(-(queries[:20] @ base[sub].T), axis=1)[:, :10]]
-    assert np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(hits.ids, truth,
-                                                                   strict=True)]) >= 0.9
+    assert recall_at_10(hits.ids, truth) >= 0.9
 
 
 def test_adaptive_adds_merge_into_lists(corpus: tuple[np.ndarray, np.ndarray],
@@ -257,8 +258,7 @@ def test_float32_codes_option(corpus: tuple[np.ndarray, np.ndarray], tmp_path: P
     assert index.lists.codes.dtype == np.float32 and (index.scale == 1).all()
     truth = np.argsort(-(queries[:50] @ base[:10_000].T), axis=1)[:, :10]
     got = index.search(queries[:50], 10).ids
-    assert np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(got, truth,
-                                                                   strict=True)]) >= 0.9
+    assert recall_at_10(got, truth) >= 0.9
     index.save(tmp_path / "ix")
     loaded = AdaptiveIndex.load(tmp_path / "ix")
     assert loaded.code_dtype == "float32"
