@@ -8,7 +8,7 @@ a FAISS ``IndexIVFScalarQuantizer`` (8-bit, one range for all dimensions: as acc
 per-dimension ranges on MiniLM and ~6% faster, measured) whose coarse quantizer holds
 the *prefixes* of the full-length centroids, and whose lists hold the rows assigned to them at
 full length. With many lists the centroids are themselves ranked in two stages (a small IVF
-over them, tuned to find 99.5% of the exact top 32), which saves about a tenth of a search.
+over them, tuned to find 99.5% of the exact top 32), which saves about 9% of a search.
 FAISS ranks the centroids and scans the probed lists in compiled SIMD code, which numpy's
 gather-widen-multiply cannot match: at 1M vectors that stage is what made the numpy index no
 faster than FAISS IVF-Flat (see ``benchmarks/results/ann.md``).
@@ -49,7 +49,7 @@ RERANKS = (20, 30, 50, 75, 100, 150, 200, 300)
 TIMED_QUERIES = 200
 #: From this many lists on, the centroids are ranked by a small IVF over the centroids
 #: themselves instead of a flat scan (at 4,000 lists of 192 dims the flat scan is ~25% of a
-#: search; the two-level ranking ~7% faster at equal recall, measured at 1M).
+#: search; with the two-level ranking a search is ~9% faster at equal recall, measured at 1M).
 COARSE_MIN_LISTS = 1024
 #: The share of the exact top-:data:`COARSE_REF_NPROBE` centroids the two-level ranking must
 #: find on the tuning queries; the fewest super-lists probed that reach it are kept.
@@ -414,14 +414,15 @@ class FaissAdaptiveIndex:
         x = np.ascontiguousarray(qr[:, :self.d_s], np.float32)
         dist = np.empty((len(x), n), np.float32)
         found = np.empty((len(x), n), np.int64)
-        params = self._probe_params.get(nprobe)
-        if params is None:
-            params = self._probe_params[nprobe] = self._search_params(nprobe)
         selector = None
-        if allowed_pos is not None:
+        if allowed_pos is None:
+            params = self._probe_params.get(nprobe)
+            if params is None:
+                params = self._probe_params[nprobe] = self._search_params(nprobe)
+        else:  # fresh parameters: the cached ones are shared
             allowed_pos = np.ascontiguousarray(allowed_pos, np.int64)
             selector = faiss.IDSelectorBatch(len(allowed_pos), faiss.swig_ptr(allowed_pos))
-            params = self._search_params(nprobe)  # a fresh one: the cached ones are shared
+            params = self._search_params(nprobe)
             params[0].sel = selector
         self.ivf.search_c(len(x), faiss.swig_ptr(x), n, faiss.swig_ptr(dist),
                           faiss.swig_ptr(found), params[0])
@@ -457,10 +458,8 @@ class FaissAdaptiveIndex:
 
     def _rows(self, pos: np.ndarray) -> np.ndarray:
         """Full-length rotated rows at positions ``pos``."""
-        if not len(self.more):
-            return np.take(np.asarray(self.full), pos, axis=0)
         n = len(self.full)
-        if len(pos) and pos.max() < n:
+        if not len(self.more) or (len(pos) and pos.max() < n):
             return np.take(np.asarray(self.full), pos, axis=0)
         main = pos < n
         out = np.empty((len(pos), self.dim), np.float32)
