@@ -230,8 +230,11 @@ def _describe(index: AdaptiveIndex | FaissAdaptiveIndex) -> str:
     tuned = (f"tuned for {t.get('tuned_for', 0):.2f} on {t.get('queries', 0)} held-out "
              f"queries, predicted {t.get('predicted_recall', 0):.3f}")
     if isinstance(index, FaissAdaptiveIndex):
-        return (f"adaptive-faiss (nlist {index.nlist}, d_s {index.d_s} int8 in FAISS IVF-SQ8, "
-                f"nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
+        coarse = t.get("coarse")
+        ranked = (f", centroids ranked via {coarse['probe']} of {coarse['lists']} super-lists"
+                  if coarse else "")
+        return (f"adaptive-faiss (nlist {index.nlist}{ranked}, d_s {index.d_s} int8 in FAISS "
+                f"IVF-SQ8, nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
     return (f"adaptive (nlist {index.nlist}, d_c {index.d_c}, d_p {p.d_p}, d_s {p.d_s}, "
             f"nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
 

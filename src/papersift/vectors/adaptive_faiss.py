@@ -414,13 +414,13 @@ class FaissAdaptiveIndex:
         x = np.ascontiguousarray(qr[:, :self.d_s], np.float32)
         dist = np.empty((len(x), n), np.float32)
         found = np.empty((len(x), n), np.int64)
-        selector = None
         if allowed_pos is None:
             params = self._probe_params.get(nprobe)
             if params is None:
                 params = self._probe_params[nprobe] = self._search_params(nprobe)
         else:  # fresh parameters: the cached ones are shared
             allowed_pos = np.ascontiguousarray(allowed_pos, np.int64)
+            # a local: FAISS keeps only a pointer, so it must outlive the search below
             selector = faiss.IDSelectorBatch(len(allowed_pos), faiss.swig_ptr(allowed_pos))
             params = self._search_params(nprobe)
             params[0].sel = selector
@@ -541,8 +541,8 @@ class FaissAdaptiveIndex:
         if not isinstance(self.full, np.memmap):
             held.append(np.asarray(self.full))
         ivf = 0
-        if self.ivf is not None:  # codes and ids, the quantizer's centroid prefixes
+        if self.ivf is not None:  # codes and ids, and the quantizer's centroid prefixes:
             ivf = self.ivf.ntotal * (self.ivf.code_size + 8) + self.nlist * self.d_s * 4
-            if self._coarse is not None:  # the same again in the super-lists, with ids
-                ivf += self.nlist * (self.d_s * 4 + 8) + self._coarse[1] * self.d_s * 4
+            if self._coarse is not None:  # held in super-lists, with ids and super-centroids
+                ivf += self.nlist * 8 + self._coarse[1] * self.d_s * 4
         return int(sum(a.nbytes for a in held) + ivf)
