@@ -36,12 +36,12 @@ def test_same_input_twice_changes_nothing(catalog: Catalog) -> None:
 
 def test_changed_record_updates_its_row(catalog: Catalog) -> None:
     catalog.upsert([paper(1)])
-    rowid = catalog.rowid("2401.00001")
+    rowid = catalog.key_of("2401.00001")
     counts = catalog.upsert([paper(1, title="Paper one, revised", version=2)])
     assert counts.updated == 1
     stored = catalog.get("2401.00001")
     assert stored is not None and stored.title == "Paper one, revised" and stored.version == 2
-    assert catalog.rowid("2401.00001") == rowid
+    assert catalog.key_of("2401.00001") == rowid
 
 
 def test_second_source_fills_without_erasing(catalog: Catalog) -> None:

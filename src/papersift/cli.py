@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -23,11 +22,13 @@ from rich.progress import (
 )
 
 from papersift import __version__, sources
-from papersift.catalog import CatalogError
 from papersift.encoders import EncoderError
-from papersift.library import DEFAULT_PATH, Library
+from papersift.errors import LibraryError, LockBusy
+from papersift.library import DEFAULT_PATH, Library, LibraryStats
 from papersift.papers import Paper
-from papersift.ranking import Filters, SearchResult
+from papersift.query import Filters, QueryError
+from papersift.ranking import SearchResult
+from papersift.search_results import SearchResults
 from papersift.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -64,23 +65,29 @@ def progress_bars(enabled: bool) -> Iterator[Any]:
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
     """Open the library; only ``ingest`` may create one where there is none."""
-    path = Path(ctx.obj["library"])
-    if not create and not (path / "catalog.sqlite").exists():
+    path = ctx.obj["library"]
+    if not create and not Library.exists(path):
         raise UserError(f"no library at {path}: run `papersift ingest FILE` first, or point "
                         "--library / PAPERSIFT_LIBRARY at one")
     try:
         return Library(path, **options)
-    except CatalogError as error:
+    except LibraryError as error:
         raise UserError(str(error)) from None
 
 
 def _filters(since: datetime | None, until: datetime | None, category: tuple[str, ...],
              author: tuple[str, ...]) -> Filters:
     """Filters from the shared options (click parses dates as datetimes)."""
-    return Filters(
-        since=since.date() if since else None, until=until.date() if until else None,
-        categories=tuple(category), authors=tuple(author),
-    )
+    try:
+        return Filters.parse(since=since.date() if since else None,
+                             until=until.date() if until else None,
+                             category=category, author=author)
+    except QueryError as error:
+        raise UserError(f"--{error.field}: {str(error).split(': ', 1)[1]}") from None
+
+
+def _waiting(holder: str) -> None:
+    err.print(f"another ingest is writing to this library ({_escape(holder)}); waiting for it")
 
 
 def _paper_json(paper: Paper) -> dict[str, Any]:
@@ -105,7 +112,7 @@ def _render(rank: int, result: SearchResult, width: int = 300) -> None:
     facts = [
         _authors_line(paper),
         paper.published.isoformat() if paper.published else "",
-        f"▲ {paper.upvotes}" if paper.upvotes else "",
+        f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
         paper.organization or "",
         " ".join(paper.categories[:3]),
     ]
@@ -162,14 +169,15 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], fmt: str | None,
         mapping[source] = target
     lib = _library(ctx, create=True)
     show = progress if progress is not None else err.is_terminal
-    try:
-        with progress_bars(show) as bar:
-            report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar)
-    except sources.SourceError as error:
-        raise UserError(f"{error} (papers read before this were stored)") from None
+    with progress_bars(show) as bar:
+        report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar,
+                            wait=_waiting)
     for rejected in report.rejected:
         err.print(_escape(str(rejected)), markup=False)
-    err.print(report.summary() + f" · {len(lib)} papers in {lib.path}")
+    for error in report.errors:
+        err.print(f"[red]error:[/red] {_escape(str(error))}", markup=True)
+    if report.read or report.rejected or not report.errors:
+        err.print(report.summary() + f" · {len(lib):,} papers in {lib.location}")
     if embed and len(lib):
         _embed(lib, show)
     if not report.ok:
@@ -216,17 +224,24 @@ def search(ctx: click.Context, query: str, since: Any, until: Any, category: tup
     results = lib.search(query, mode=mode, filters=filters,  # type: ignore[arg-type]
                          limit=limit, offset=offset)
     if as_json:
-        payload = [
-            {"rank": offset + i + 1, "score": r.score, "why": list(r.why),
-             "paper": _paper_json(r.paper)}
-            for i, r in enumerate(results)
-        ]
-        click.echo(json.dumps({"query": query, "results": payload}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps({"query": query, **_results_json(results, offset)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     if not results:
         err.print("no papers match; try fewer words or wider filters")
     for i, result in enumerate(results, start=offset + 1):
         _render(i, result)
+
+
+def _results_json(results: SearchResults, offset: int = 0) -> dict[str, Any]:
+    return {
+        "mode": results.mode, "requested": results.requested,
+        "coverage": round(results.coverage, 4), "notice": results.notice,
+        "results": [{"rank": offset + i + 1, "score": r.score, "why": list(r.why),
+                     "paper": _paper_json(r.paper)} for i, r in enumerate(results)],
+    }
 
 
 @main.command()
@@ -245,8 +260,10 @@ def show(ctx: click.Context, paper_id: str, as_json: bool) -> None:
         click.echo(json.dumps(_paper_json(paper), ensure_ascii=False, indent=1))
         return
     out.print(f"[bold]{_escape(paper.title)}[/bold]")
-    out.print(f"[dim]{_escape(paper.id)} · {paper.published or 'no date'} · "
-              f"{_escape(' '.join(paper.categories))}[/dim]")
+    facts = [paper.id, str(paper.published or "no date"), " ".join(paper.categories),
+             f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
+             paper.organization or ""]
+    out.print(f"[dim]{_escape(' · '.join(f for f in facts if f))}[/dim]")
     out.print(_escape(", ".join(paper.authors) or f"{paper.n_authors} authors"))
     out.print()
     out.print(_escape(paper.abstract))
@@ -265,12 +282,34 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     Example: papersift stats --json
     """
-    info = _library(ctx).stats()
+    lib = _library(ctx)
+    stats, status = lib.stats(), lib.status()
     if as_json:
-        click.echo(json.dumps(info, indent=1))
+        click.echo(json.dumps(_stats_json(stats, status.coverage), indent=1, default=str))
         return
-    for key, value in info.items():
-        out.print(f"{key:>18}: {_escape(str(value))}")
+    store = stats.store
+    out.print(f"{store.papers:,} papers in {_escape(stats.location)}")
+    if store.first_date:
+        out.print(f"  listed {store.first_date} .. {store.last_date} ({store.days:,} days), "
+                  f"{store.authors:,} authors, {store.votes:,} upvotes cast here")
+    out.print(f"  lexical index: {stats.lexical_documents:,} papers"
+              + ("" if status.lexical_ready else " (behind the catalog: run `papersift "
+                 "ingest` again or `papersift reindex`)"))
+    out.print(f"  vectors ({_escape(stats.encoder)}): {stats.vectors:,} "
+              f"({100 * status.coverage:.0f}% of the papers)")
+    if store.top_categories:
+        top = ", ".join(f"{c} {n:,}" for c, n in list(store.top_categories.items())[:6])
+        out.print(f"  top categories: {_escape(top)}")
+    for job in stats.jobs:
+        out.print(f"  job {_escape(job.describe())}")
+
+
+def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:
+    data = asdict(stats)
+    data["coverage"] = round(coverage, 4)
+    data["jobs"] = [{**asdict(j), "stalled": j.stalled(), "summary": j.describe()}
+                    for j in stats.jobs]
+    return data
 
 
 @main.command()
@@ -299,17 +338,26 @@ def reindex(ctx: click.Context) -> None:
     err.print(f"lexical index rebuilt: {written} papers")
 
 
-def _embed(lib: Library, show: bool) -> None:
+def _embed(lib: Library, show: bool, wait: bool = True) -> None:
     try:
-        with progress_bars(show) as bar:
-            done = lib.embed(progress=bar)
+        try:
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=False)
+        except LockBusy as busy:
+            if not wait:
+                raise UserError(f"another process is embedding this library ({busy.holder}); "
+                                "its progress shows in `papersift stats`") from None
+            err.print(f"another process is embedding this library ({_escape(busy.holder or '')}"
+                      "); waiting for it to finish, then embedding what is left")
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=True)
     except EncoderError as error:
         raise UserError(str(error)) from None
     except KeyboardInterrupt:
         err.print("embedding interrupted; run `papersift embed` to go on where it stopped")
         raise SystemExit(130) from None
-    err.print(f"embedded {done} papers with {lib.encoder_spec} "
-              f"({lib.semantic.count} vectors stored)")
+    err.print(f"embedded {done:,} papers with {lib.encoder_spec} "
+              f"({lib.dense.count:,} vectors stored)")
 
 
 @main.command()
@@ -317,8 +365,10 @@ def _embed(lib: Library, show: bool) -> None:
               help="minilm (default, bundled), minilm-torch, or a sentence-transformers "
                    "model name in the local cache or a local model folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="When another process is embedding: wait for it, or stop at once.")
 @click.pass_context
-def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> None:
+def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool) -> None:
     """Embed every paper that has no current vector (resumable; interrupt at any time).
 
     Naming another encoder embeds the library again with it and makes it the default.
@@ -326,7 +376,7 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
     Example: papersift embed --encoder ./models/bge-small-en-v1.5
     """
     lib = _library(ctx, encoder=encoder)
-    _embed(lib, progress if progress is not None else err.is_terminal)
+    _embed(lib, progress if progress is not None else err.is_terminal, wait)
 
 
 @main.command()
@@ -341,13 +391,7 @@ def index(ctx: click.Context, recall: float | None) -> None:
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    built = lib.build_index(recall=recall)
-    if built is None:
-        err.print(f"exact search: {lib.semantic.count} vectors, under the "
-                  f"{lib.settings.exact_below} from which the adaptive index is used")
-    else:
-        err.print(f"adaptive index over {built.count} vectors, "
-                  f"{getattr(built, 'params', '')}")
+    err.print(lib.build_index(recall=recall))
 
 
 @main.command()
@@ -369,11 +413,11 @@ def similar(ctx: click.Context, paper_id: str, since: Any, until: Any,
     filters = _filters(since, until, category, author)
     results = lib.similar(paper_id, limit=limit, filters=filters)
     if as_json:
-        payload = [{"rank": i + 1, "score": r.score, "paper": _paper_json(r.paper)}
-                   for i, r in enumerate(results)]
-        click.echo(json.dumps({"paper": paper_id, "similar": payload}, ensure_ascii=False,
-                              indent=1))
+        click.echo(json.dumps({"paper": paper_id, **_results_json(results)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     for i, result in enumerate(results, start=1):
         _render(i, result)
 
@@ -424,6 +468,46 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
     out.print(table)
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """Background jobs (embedding): what each is doing, in whichever process runs it.
+
+    Example: papersift jobs
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    states = _library(ctx).status().jobs
+    if not states:
+        err.print("no jobs have run in this library yet")
+    for job in states:
+        out.print(_escape(job.describe()))
+
+
+@jobs.command("run")
+@click.option("--every", default=10.0, show_default=True, type=click.FloatRange(1.0),
+              help="Seconds between checks for new work.")
+@click.pass_context
+def jobs_run(ctx: click.Context, every: float) -> None:
+    """Run the background jobs in this process until interrupted: embed what other processes
+    add (for servers started with --no-embed, e.g. many web workers on several hosts).
+
+    Example: papersift jobs run
+    """
+    import time
+
+    lib = _library(ctx)
+    lib.start_jobs(embed=True, every=every)
+    err.print("running jobs; Ctrl-C stops them (their work so far is kept)")
+    try:
+        while True:
+            time.sleep(60)
+            for job in lib.status().jobs:
+                err.print(_escape(job.describe()))
+    except KeyboardInterrupt:
+        lib.close()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback needs PAPERSIFT_SECRET.")
@@ -431,8 +515,11 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
 @click.option("--embed/--no-embed", default=True, show_default=True,
               help="Embed papers that have no vector in the background while serving.")
 @click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For (behind a proxy).")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (about one per core); they share the library.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
+          workers: int) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
     Search answers at once (lexical); semantic search switches on when the background
@@ -448,7 +535,7 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers)
+                   proxy_headers=proxy_headers, workers=workers)
     except ServeError as error:
         raise UserError(str(error)) from None
 
