@@ -132,3 +132,49 @@ def test_server_answers_while_another_process_ingests_and_embeds(
     assert new_ids[5] in [r["paper"]["id"] for r in semantic["results"][:3]]
     votes = sum(1 for path, code, _ in log if path.endswith("/upvote") and code == 200)
     assert votes > 0
+
+
+def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample: Path) -> None:
+    library = Library(tmp_path / "lib")
+    library.add(arxiv_papers(arxiv_sample, 60))
+    ids = [p.id for p in library.daily(limit=10).papers]
+    library.close()
+    port = _free_port()
+    server = subprocess.Popen(
+        [*PAPERSIFT, "-L", str(tmp_path / "lib"), "serve", "--port", str(port), "--no-embed",
+         "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "no server"
+            time.sleep(0.2)
+        results: list[tuple[int, bool | None]] = []
+
+        def voter(n: int) -> None:
+            # a fresh connection per request, so requests spread over both workers
+            cookie = httpx.get(f"{url}/").cookies["papersift_voter"]
+            for i in range(6):  # votes on papers 0..5, then withdraws the one on paper 0
+                paper = ids[i % 5] if i < 5 else ids[0]
+                r = httpx.post(f"{url}/api/papers/{paper}/upvote",
+                               cookies={"papersift_voter": cookie})
+                results.append((r.status_code, r.json().get("voted")))
+
+        threads = [threading.Thread(target=voter, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [code for code, _ in results] == [200] * 48  # every worker knew every cookie
+        counts = {i: httpx.get(f"{url}/api/papers/{i}").json()["paper"]["votes"]["here"]
+                  for i in ids[:5]}
+        assert counts == {ids[0]: 0, ids[1]: 8, ids[2]: 8, ids[3]: 8, ids[4]: 8}
+        assert httpx.get(f"{url}/api/status").json()["votes"] == 32
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -468,6 +468,54 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
     out.print(table)
 
 
+@main.group()
+def vectors() -> None:
+    """Move a library's vectors between machines (embed once, on a GPU box, use anywhere)."""
+
+
+@vectors.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def vectors_export(ctx: click.Context, file: str) -> None:
+    """Write the vectors of every paper, with the paper ids and the encoder, to FILE (.npz).
+
+    Example: papersift vectors export library-vectors.npz
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            written = lib.export_vectors(file, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    err.print(f"wrote {written:,} vectors of {lib.dense.name} to {_escape(file)}")
+
+
+@vectors.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--encoder", "-e", "encoder", metavar="NAME",
+              help="The encoder that made a bare .npy file (an .npz file says it itself).")
+@click.pass_context
+def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
+    """Store the vectors in FILE for the papers this library has; semantic search is ready
+    when it ends. Vectors of another encoder are refused.
+
+    Example: papersift vectors import ../shared/data/arxiv-75k-minilm.f16.npy -e minilm-l6-int8
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            report = lib.import_vectors(file, encoder=encoder, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    except EncoderError as error:
+        raise UserError(str(error)) from None
+    status = lib.status()
+    err.print(f"imported {report.stored:,} of {report.total:,} vectors"
+              + (f" ({report.unknown:,} for papers not in this library)" if report.unknown
+                 else "")
+              + f"; {status.embedded:,} of {status.papers:,} papers have vectors")
+
+
 @main.group(invoke_without_command=True)
 @click.pass_context
 def jobs(ctx: click.Context) -> None:

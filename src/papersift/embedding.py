@@ -1,9 +1,12 @@
-"""The embedding job: encode every paper that has no current vector, resumably.
+"""The embedding job: encode every paper that has no current vector, newest first.
 
-Papers are embedded in change order ``(seq, key)`` and each stored chunk moves the dense
-ranker's cursor, so a run stopped anywhere (Ctrl-C, SIGKILL, a server shutting down)
-resumes after the last stored chunk. Progress is reported after every encoder batch, so a
-person sees it move every few seconds, with a rate and an ETA from the job runner.
+The paper store knows which papers have a current vector of each encoder (the change
+number a vector was made from), so embedding picks the papers that lack one, newest
+listing day first: today's papers become searchable by meaning within minutes of a fresh
+install, and vectors imported from elsewhere count as done. Each stored chunk is recorded
+after its vectors are written, so a run stopped anywhere (Ctrl-C, SIGKILL, a server
+shutting down) resumes with what is still missing. Progress is reported after every encoder
+batch, so a person sees it move every few seconds, with a rate and an ETA.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from papersift.encoders import Encoder
 from papersift.jobs import JobContext
 from papersift.papers import document_text
 
-__all__ = ["Progress", "embed_pending", "pending"]
+__all__ = ["Progress", "embed_pending", "finish", "pending"]
 
 log = logging.getLogger("papersift.embedding")
 
@@ -30,8 +33,8 @@ BATCHES_PER_CHUNK = 16
 
 
 def pending(store: PaperStore, dense: DenseRanker) -> int:
-    """Papers written since the last stored vector."""
-    return store.count_after(*dense.cursor())
+    """Papers without a current vector."""
+    return store.count_unembedded(dense.name)
 
 
 def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: JobContext,
@@ -42,9 +45,9 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
     done, last_log = 0, time.monotonic()
     while not ctx.stopping:
         target = store.seq  # read first: papers written after this have a higher seq
-        changes = store.written_after(*dense.cursor(), limit=batch_size * BATCHES_PER_CHUNK)
+        changes = store.unembedded(dense.name, limit=batch_size * BATCHES_PER_CHUNK)
         if not changes:
-            _finish(store, dense, target)
+            finish(store, dense, target)
             break
         texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else ""
                  for c in changes]
@@ -63,7 +66,8 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         vectors = np.concatenate(parts)
         kept = changes[: len(vectors)]
         keys = np.fromiter((c.key for c in kept), dtype=np.int64, count=len(kept))
-        dense.write(keys, vectors, (kept[-1].seq, kept[-1].key))
+        dense.write(keys, vectors)
+        store.mark_embedded(dense.name, [(c.key, c.seq) for c in kept])
         done += len(kept)
         if time.monotonic() - last_log >= 60:
             log.info("%s", ctx.state.describe())
@@ -74,10 +78,10 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
     return done
 
 
-def _finish(store: PaperStore, dense: DenseRanker, target: int) -> None:
+def finish(store: PaperStore, dense: DenseRanker, target: int) -> None:
     """Every paper written up to ``target`` has its vector: drop removed papers' vectors and
     record the change number the vectors now include."""
     removed = store.removed_since(max(dense.applied_seq, 0))
     if removed:
         dense.forget(np.asarray(removed, dtype=np.int64))
-    dense.mark_applied(max(target, dense.cursor()[0]))
+    dense.mark_applied(target)

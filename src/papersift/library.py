@@ -27,16 +27,18 @@ import numpy as np
 from papersift import backends, feeds, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
-from papersift.embedding import Progress, embed_pending, pending
+from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.jobs import JobContext, JobRunner, JobState
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
 from papersift.search_results import SearchResults, Vote
 from papersift.settings import Settings
+from papersift.vector_files import VectorFileError, read_vectors, write_vectors
 
 __all__ = [
     "DEFAULT_PATH",
+    "ImportReport",
     "IngestReport",
     "InputError",
     "Library",
@@ -89,6 +91,15 @@ class IngestReport:
         if self.errors:
             text += f", {len(self.errors)} input(s) failed"
         return text
+
+
+@dataclass
+class ImportReport:
+    """What a vector import did: vectors stored, and those for papers this library lacks."""
+
+    total: int = 0
+    stored: int = 0
+    unknown: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +164,7 @@ class Library:
         self._counted: tuple[float, int] = (-1e9, 0)
         self.jobs = JobRunner(self.store)
         self._catch_up()
+        self._upgrade_embedding_state()
 
     # -- the encoder and its vectors ------------------------------------------------------
     @property
@@ -244,6 +256,87 @@ class Library:
 
     def _embed_job(self, ctx: JobContext) -> None:
         self._embed_work(ctx)
+
+    def import_vectors(self, path: str | os.PathLike[str], *, encoder: str | None = None,
+                       progress: Progress = _no_progress, wait: bool = True) -> ImportReport:
+        """Store vectors from a file (``papersift vectors export``, or an ``.npy`` pair) for
+        the papers this library has; refused when another encoder made them."""
+        found = read_vectors(path, encoder=encoder)
+        mine = self.encoder
+        if found.encoder != mine.name or found.dim != mine.dim:
+            raise VectorFileError(
+                f"{path} holds {found.dim}-dim vectors of {found.encoder!r}; this library "
+                f"embeds with {mine.name!r} ({mine.dim} dims), so they are not comparable: "
+                "embed it with `papersift embed` instead")
+        report = ImportReport(total=len(found.ids))
+
+        def work(ctx: JobContext) -> None:
+            self._remember_encoder(mine)
+            dense, target = self.dense, self.store.seq
+            for ids, vectors in found.chunks(4096):
+                keys = self.store.keys_of([str(i) for i in ids])
+                known = [i for i, paper_id in enumerate(ids) if str(paper_id) in keys]
+                picked = np.asarray([keys[str(ids[i])] for i in known], dtype=np.int64)
+                if len(picked):
+                    dense.write(picked, np.asarray(vectors[known], dtype=np.float16))
+                    seqs = self.store.seqs_of(picked.tolist())
+                    self.store.mark_embedded(dense.name, [(k, seqs[k]) for k in
+                                                          picked.tolist() if k in seqs])
+                report.stored += len(picked)
+                report.unknown += len(ids) - len(picked)
+                done = report.stored + report.unknown
+                ctx.progress(done, report.total, unit="vectors", message=f"import {path}")
+                progress("import", done, report.total)
+            if pending(self.store, dense) == 0:
+                finish(self.store, dense, target)
+            ctx.progress(report.total, report.total, message="building the vector index")
+            dense.prepare()
+
+        self.jobs.run("embed", work, wait=wait)
+        return report
+
+    def export_vectors(self, path: str | os.PathLike[str], *,
+                       progress: Progress = _no_progress) -> int:
+        """Write the current vectors of every paper, with their ids and encoder, to an
+        ``.npz`` file; returns how many were written."""
+        if not self.has_vectors():
+            raise VectorFileError("this library has no vectors yet: run `papersift embed`")
+        dense = self.dense
+        keys = self.store.current_keys(dense.name)
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        for start in range(0, len(keys), 8192):
+            chunk = keys[start : start + 8192]
+            found, vectors = dense.vectors(chunk)
+            names = self.store.ids_of(chunk[found].tolist())
+            ids.extend(names[k] for k in chunk[found].tolist())
+            parts.append(vectors.astype(np.float16))
+            progress("export", min(start + 8192, len(keys)), len(keys))
+        write_vectors(path, ids, np.concatenate(parts) if parts else
+                      np.empty((0, dense.dim), np.float16), dense.name)
+        return len(ids)
+
+    def _upgrade_embedding_state(self) -> None:
+        """Libraries embedded before schema 4 kept a cursor file beside their vectors:
+        record the papers it covered as embedded, once, then drop it."""
+        identity = self._identity()
+        dense = self.backend.dense(*identity) if identity else None
+        cursor = getattr(dense, "legacy_cursor", lambda: None)()
+        if dense is None or cursor is None:
+            return
+        lock = self.store.lock("job-embed")
+        try:
+            lock.acquire(wait=False)
+        except LockBusy:
+            return
+        try:
+            vector_keys = dense.store.ids().tolist()  # type: ignore[attr-defined]
+            seqs = self.store.seqs_of(vector_keys)
+            done = [(k, s) for k, s in seqs.items() if (s, k) <= cursor]
+            self.store.mark_embedded(dense.name, done)
+            dense.drop_legacy_cursor()  # type: ignore[attr-defined]
+        finally:
+            lock.release()
 
     def build_index(self, *, recall: float | None = None) -> str:
         """Rebuild the vector index, tuned to ``recall``@10; returns what was built."""

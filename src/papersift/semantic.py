@@ -1,7 +1,7 @@
 """The embedded dense ranker: one encoder's vectors on disk, searched by the vector index.
 
 Vectors live in a :class:`~papersift.vectors.store.VectorStore` under
-``<library>/vectors/<encoder name>/`` with the embedding cursor beside them. Embedding
+``<library>/vectors/<encoder name>/``. Embedding
 itself (reading papers, encoding them) is the library's job; this class stores what it is
 given (:meth:`SemanticIndex.write`), keeps the search index in step, and answers
 :meth:`SemanticIndex.search` with filters compiled by the paper store.
@@ -30,7 +30,7 @@ from papersift.query import Filters
 from papersift.ranking import Hits
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
-from papersift.vectors.store import Snapshot, VectorStore, atomic_write
+from papersift.vectors.store import Snapshot, VectorStore
 
 __all__ = ["SemanticIndex", "one_blas_thread"]
 
@@ -82,30 +82,28 @@ class SemanticIndex:
         self._lock = threading.RLock()
         self._checked = time.monotonic()
 
-    # -- the embedding cursor -------------------------------------------------------------
-    def cursor(self) -> tuple[int, int]:
-        """``(seq, key)`` of the last paper whose vector is stored."""
-        path = self.directory / "cursor.json"
-        if not path.exists():
-            return (0, 0)
-        data = json.loads(path.read_text())
-        return int(data["seq"]), int(data["rowid"])
-
-    def _set_cursor(self, seq: int, key: int) -> None:
-        payload = json.dumps({"seq": seq, "rowid": key}).encode()
-        atomic_write(self.directory / "cursor.json", payload)
-
     # -- writing --------------------------------------------------------------------------
-    def write(self, keys: np.ndarray, vectors: np.ndarray, cursor: tuple[int, int]) -> None:
-        """Store vectors (replacing older ones of the same papers), then move the cursor.
+    def write(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Store vectors (replacing older ones of the same papers) in one published snapshot.
 
-        A crash between the two re-embeds this batch on the next run; its stale vectors
-        are replaced then, so nothing is stored twice.
+        Which papers have a current vector is recorded by the paper store afterwards; a
+        crash between the two embeds those papers again, replacing these vectors.
         """
         keys = np.asarray(keys, dtype=np.int64)
         self.store.replace(keys, keys, np.asarray(vectors).astype(np.float16))
-        self._set_cursor(*cursor)
         self._published()
+
+    def legacy_cursor(self) -> tuple[int, int] | None:
+        """``(seq, key)`` of the last embedded paper, as papersift before schema 4 kept it
+        (``cursor.json``); None when there is none."""
+        path = self.directory / "cursor.json"
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        return int(data["seq"]), int(data["rowid"])
+
+    def drop_legacy_cursor(self) -> None:
+        (self.directory / "cursor.json").unlink(missing_ok=True)
 
     def forget(self, keys: np.ndarray) -> None:
         """Drop the vectors of removed papers."""

@@ -26,13 +26,22 @@ def _embedded(backend: Backend, n: int = 120) -> tuple[dict[str, int], np.ndarra
     backend.store.upsert(papers)
     keys = backend.store.keys_of([p.id for p in papers])
     dense = backend.dense("test-encoder", DIM)
-    changes = backend.store.written_after(0, 0, limit=n)
+    changes = backend.store.unembedded("test-encoder", limit=n)
+    assert len(changes) == n == backend.store.count_unembedded("test-encoder")
+    dated = [c.paper.published for c in changes if c.paper and c.paper.published]
+    assert dated == sorted(dated, reverse=True)  # the newest listing day first
     order = np.asarray([c.key for c in changes], dtype=np.int64)
     vectors = _unit(n)
-    dense.write(order[:50], vectors[:50], (changes[49].seq, changes[49].key))
-    dense.write(order[50:], vectors[50:], (changes[-1].seq, changes[-1].key))
+    dense.write(order[:50], vectors[:50])
+    backend.store.mark_embedded("test-encoder", [(c.key, c.seq) for c in changes[:50]])
+    assert backend.store.count_unembedded("test-encoder") == n - 50
+    dense.write(order[50:], vectors[50:])
+    backend.store.mark_embedded("test-encoder", [(c.key, c.seq) for c in changes[50:]])
+    assert backend.store.count_unembedded("test-encoder") == 0
+    assert backend.store.current_keys("test-encoder").tolist() == sorted(order.tolist())
     dense.mark_applied(backend.store.seq)
-    return keys, dict(zip(order.tolist(), vectors, strict=True))  # type: ignore[return-value]
+    stored = vectors.astype(np.float16).astype(np.float32)  # what a store keeps
+    return keys, dict(zip(order.tolist(), stored, strict=True))  # type: ignore[return-value]
 
 
 def _exact(vectors: dict[int, np.ndarray], query: np.ndarray, allowed: set[int],
@@ -46,14 +55,17 @@ def test_write_cursor_vectors_and_forget(backend: Backend) -> None:
     _keys, vectors = _embedded(backend)
     dense = backend.dense("test-encoder", DIM)
     assert dense.count == 120 and dense.applied_seq == backend.store.seq
-    last = backend.store.written_after(0, 0, limit=120)[-1]
-    assert dense.cursor() == (last.seq, last.key)
+    changed = backend.store.papers([int(next(iter(vectors)))])
+    backend.store.upsert([p.__class__(id=p.id, title="changed", abstract="changed")
+                          for p in changed.values()])
+    assert backend.store.count_unembedded("test-encoder") == 1  # its vector is stale now
+    assert backend.store.count_unembedded("other-encoder") == 120
     probe = np.asarray([*list(vectors)[:3], 10 ** 9], dtype=np.int64)
     found, got = dense.vectors(probe)
     assert found.tolist() == [True, True, True, False]
     assert np.allclose(got, np.stack([vectors[k] for k in probe[:3].tolist()]), atol=2e-3)
     replaced = _unit(1, seed=9)
-    dense.write(probe[:1], replaced, dense.cursor())  # a changed paper: its new vector
+    dense.write(probe[:1], replaced)  # a changed paper: its new vector
     assert dense.count == 120
     assert np.allclose(dense.vectors(probe[:1])[1][0], replaced[0], atol=2e-3)
     dense.forget(probe[1:3])

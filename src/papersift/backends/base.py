@@ -153,6 +153,23 @@ class PaperStore(Protocol):
     def count_since(self, seq: int) -> int: ...
     def removed_since(self, seq: int) -> list[int]: ...
 
+    # -- embedding state (which papers have a current vector of an encoder) ---------------
+    def unembedded(self, encoder: str, *, limit: int) -> list[Change]:
+        """Papers without a current vector of ``encoder``, newest listing day first."""
+        ...
+
+    def count_unembedded(self, encoder: str) -> int: ...
+    def mark_embedded(self, encoder: str, items: Sequence[tuple[int, int]]) -> None:
+        """Record ``(key, seq)`` pairs: each paper's vector was made from change ``seq``."""
+        ...
+
+    def seqs_of(self, keys: Sequence[int]) -> dict[int, int]: ...
+    def current_keys(self, encoder: str) -> np.ndarray:
+        """Keys of the papers whose vector of ``encoder`` is current, ascending."""
+        ...
+
+    def ids_of(self, keys: Sequence[int]) -> dict[int, str]: ...
+
     # -- filters and listings -------------------------------------------------------------
     def matching(self, filters: Filters) -> np.ndarray:
         """Keys of every paper the filters accept, ascending."""
@@ -253,12 +270,8 @@ class DenseRanker(Protocol):
         """``(found, vectors)``: which keys have a vector, and those vectors (float32)."""
         ...
 
-    def cursor(self) -> tuple[int, int]:
-        """``(seq, key)`` of the last paper whose vector is stored (embedding resumes after)."""
-        ...
-
-    def write(self, keys: np.ndarray, vectors: np.ndarray, cursor: tuple[int, int]) -> None:
-        """Store (or replace) vectors and move the cursor, durably."""
+    def write(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Store (or replace) vectors, durably."""
         ...
 
     def forget(self, keys: np.ndarray) -> None:

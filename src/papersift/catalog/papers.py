@@ -268,6 +268,67 @@ class PaperRows:
     def rowids(self) -> list[int]:
         return [int(r[0]) for r in self._db.execute("SELECT rowid FROM papers ORDER BY rowid")]
 
+    # -- embedding state ------------------------------------------------------------------
+    _UNEMBEDDED = (
+        "FROM papers LEFT JOIN embedded ON embedded.paper = papers.rowid "
+        "AND embedded.encoder = ? WHERE embedded.seq IS NULL OR embedded.seq < papers.seq"
+    )
+
+    def unembedded(self, encoder: str, *, limit: int) -> list[Change]:
+        """Papers without a current vector of ``encoder``: the newest listing day first (so
+        today's papers are searchable by meaning first), undated ones last."""
+        rows = self._db.execute(
+            f"SELECT {', '.join('papers.' + c.strip() for c in COLUMNS.split(','))} "
+            f"{self._UNEMBEDDED} ORDER BY papers.published IS NULL, papers.published DESC, "
+            "papers.rowid DESC LIMIT ?",
+            (encoder, limit),
+        ).fetchall()
+        return [Change(int(r["rowid"]), int(r["seq"]), row_to_paper(r)) for r in rows]
+
+    def count_unembedded(self, encoder: str) -> int:
+        """How many papers :meth:`unembedded` would return in all."""
+        return int(self._db.execute(f"SELECT count(*) {self._UNEMBEDDED}",
+                                    (encoder,)).fetchone()[0])
+
+    def mark_embedded(self, encoder: str, items: Sequence[tuple[int, int]]) -> None:
+        """Record ``(key, seq)``: the paper's vector was made from its change ``seq``."""
+        with self._conns.writing() as db:
+            db.executemany(
+                "INSERT INTO embedded (encoder, paper, seq) SELECT ?, rowid, ? FROM papers "
+                "WHERE rowid = ? ON CONFLICT (encoder, paper) DO UPDATE SET seq = excluded.seq",
+                [(encoder, int(seq), int(key)) for key, seq in items],
+            )
+
+    def current_keys(self, encoder: str) -> np.ndarray:
+        """Keys of the papers whose vector of ``encoder`` is current, ascending."""
+        rows = self._db.execute(
+            "SELECT papers.rowid FROM papers JOIN embedded ON embedded.paper = papers.rowid "
+            "AND embedded.encoder = ? WHERE embedded.seq >= papers.seq ORDER BY papers.rowid",
+            (encoder,)).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def ids_of(self, keys: Sequence[int]) -> dict[int, str]:
+        """The paper id of each key (unknown keys left out)."""
+        found: dict[int, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [int(k) for k in keys[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                    f"SELECT rowid, id FROM papers WHERE rowid IN ({marks})", chunk):
+                found[int(row[0])] = str(row[1])
+        return found
+
+    def seqs_of(self, keys: Sequence[int]) -> dict[int, int]:
+        """The change number each paper was last written in."""
+        found: dict[int, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [int(k) for k in keys[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                    f"SELECT rowid, seq FROM papers WHERE rowid IN ({marks})", chunk):
+                found[int(row[0])] = int(row[1])
+        return found
+
     # -- filters --------------------------------------------------------------------------
     def matching(self, filters: Filters) -> np.ndarray:
         """Keys of every paper the filters accept (see :class:`papersift.query.Filters`)."""

@@ -112,6 +112,18 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     CREATE TABLE jobs (name TEXT PRIMARY KEY, state TEXT NOT NULL);
     CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
     """),
+    # 4: which papers have a current vector of which encoder (the change number of the
+    #    paper the vector was made from), so embedding can go newest first and vectors can
+    #    be imported for any papers
+    ("""
+    CREATE TABLE embedded (
+        encoder TEXT NOT NULL,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (encoder, paper)
+    );
+    CREATE INDEX embedded_paper ON embedded (paper);
+    """,),
 )
 
 
