@@ -565,9 +565,11 @@ def jobs_run(ctx: click.Context, every: float) -> None:
 @click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For (behind a proxy).")
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (about one per core); they share the library.")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A web setting (see README), e.g. --set per_page=50 --set title=Lab.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
-          workers: int) -> None:
+          workers: int, overrides: tuple[str, ...]) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
     Search answers at once (lexical); semantic search switches on when the background
@@ -576,14 +578,18 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     Example: papersift serve --port 8000
     """
     try:
-        from papersift.web.serve import ServeError
+        from papersift.web.serve import ServeError, web_settings
         from papersift.web.serve import serve as run_server
     except ImportError as error:
         raise UserError(f"{error}: pip install 'papersift[server]'") from None
+    try:
+        settings = web_settings(overrides)
+    except ValueError as error:
+        raise UserError(f"--set: {error}") from None
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers, workers=workers)
+                   proxy_headers=proxy_headers, workers=workers, settings=settings)
     except ServeError as error:
         raise UserError(str(error)) from None
 

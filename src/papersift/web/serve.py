@@ -11,7 +11,9 @@ job's lock lets exactly one of them run it, and another takes over if that one d
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -22,11 +24,12 @@ from fastapi import FastAPI
 from papersift.library import Library
 from papersift.web.app import SECRET_ENV, WebSettings, create_app
 
-__all__ = ["ServeError", "check_secret", "is_loopback", "serve", "worker_app"]
+__all__ = ["ServeError", "check_secret", "is_loopback", "serve", "web_settings", "worker_app"]
 
 #: Environment that carries ``serve``'s arguments to worker processes.
 _ENV_LIBRARY = "PAPERSIFT_SERVE_LIBRARY"
 _ENV_EMBED = "PAPERSIFT_SERVE_EMBED"
+_ENV_SETTINGS = "PAPERSIFT_SERVE_SETTINGS"
 #: A secret shorter than this, or with fewer distinct characters, is refused on a public host.
 MIN_SECRET_CHARS = 32
 MIN_SECRET_DISTINCT = 12
@@ -64,6 +67,25 @@ def check_secret(host: str, secret: str | None) -> None:
                          f"{MIN_SECRET_CHARS} random characters); make one: {make}")
 
 
+def web_settings(pairs: tuple[str, ...] | list[str]) -> WebSettings:
+    """Web settings from ``NAME=VALUE`` pairs (values converted to each setting's type)."""
+    known = {f.name: f for f in dataclasses.fields(WebSettings)}
+    changes: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in known or name == "secret":
+            choices = ", ".join(n for n in known if n != "secret")
+            raise ValueError(f"{pair!r}: write NAME=VALUE with NAME one of {choices} "
+                             "(the secret comes from PAPERSIFT_SECRET)")
+        kind = type(known[name].default)
+        try:
+            changes[name] = kind(value) if kind in (int, float) else value
+        except ValueError:
+            raise ValueError(f"{name}: {value!r} is not a {kind.__name__}") from None
+    return WebSettings().replace(**changes)
+
+
 def _log_jobs() -> None:
     """Job start, progress (every minute) and completion on the server's terminal."""
     logger = logging.getLogger("papersift")
@@ -86,9 +108,18 @@ def worker_app() -> FastAPI:
     """One worker's app (uvicorn's factory when ``serve`` runs several processes)."""
     _log_jobs()
     library = _open(os.environ[_ENV_LIBRARY], os.environ.get(_ENV_EMBED) == "1")
-    app = create_app(library, settings=WebSettings(secret=os.environ.get(SECRET_ENV)))
+    pairs = json.loads(os.environ.get(_ENV_SETTINGS, "[]"))
+    settings = web_settings(pairs).replace(secret=os.environ.get(SECRET_ENV))
+    app = create_app(library, settings=settings)
     app.router.on_shutdown.append(library.close)
     return app
+
+
+def _pairs(settings: WebSettings) -> list[str]:
+    """The settings that differ from the defaults, as ``NAME=VALUE`` pairs."""
+    default = WebSettings()
+    return [f"{f.name}={getattr(settings, f.name)}" for f in dataclasses.fields(settings)
+            if f.name != "secret" and getattr(settings, f.name) != getattr(default, f.name)]
 
 
 def serve(
@@ -124,6 +155,7 @@ def serve(
     if workers > 1:
         os.environ[_ENV_LIBRARY] = str(Path(library_path).resolve())
         os.environ[_ENV_EMBED] = "1" if embed else "0"
+        os.environ[_ENV_SETTINGS] = json.dumps(_pairs(settings))
         if secret:
             os.environ[SECRET_ENV] = secret
         uvicorn.run("papersift.web.serve:worker_app", factory=True, host=host, port=port,
