@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import replace
@@ -114,3 +115,20 @@ def test_a_kept_job_runs_when_work_appears_and_close_stops_it(store: Catalog) ->
     runner.close()
     assert time.monotonic() - started < 5 and not runner.active("embed")
     assert store.jobs()[0].status == "stopped"
+
+
+def test_a_kept_job_that_keeps_failing_is_retried_with_back_off(store: Catalog) -> None:
+    attempts: list[float] = []
+
+    def broken(ctx: JobContext) -> None:
+        attempts.append(time.monotonic())
+        raise RuntimeError("model missing")
+
+    runner = JobRunner(store)
+    runner.keep("embed", broken, wanted=lambda: True, every=0.05)
+    time.sleep(1.5)
+    runner.close()
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    assert 3 <= len(attempts) <= 6  # 0.1, 0.2, 0.4, 0.8 s apart: not every 0.05 s
+    assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
+    assert store.jobs()[0].status == "failed" and "model missing" in (store.jobs()[0].error or "")

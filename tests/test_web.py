@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from papersift.library import Library
 from papersift.ranking import Filters
 from papersift.web import WebSettings, create_app
-from papersift.web.app import describe
 from papersift.web.serve import ServeError, serve
 from tests.web_fixtures import XSS_ID, library_copy
 
@@ -164,9 +163,11 @@ def test_paper_page_keeps_latex_readable_and_shows_similar(client: TestClient) -
     assert client.get("/api/papers/2999.00000").json()["detail"].startswith("no paper")
 
 
-def test_category_and_author_listings(client: TestClient) -> None:
+def test_category_and_author_listings(client: TestClient, library: Library) -> None:
     cat = client.get("/api/categories/cs.RO").json()
-    assert cat["total"] == len(cat["papers"]) or cat["pagination"]["has_next"]
+    assert cat["total"] == library.category("cs.RO").total > 0
+    assert len(cat["papers"]) == min(cat["total"], 20)
+    assert cat["pagination"]["has_next"] == (cat["total"] > 20)
     assert all("cs.RO" in p["categories"] for p in cat["papers"])
     author = client.get("/api/authors/qifeng chen").json()
     assert author["total"] >= 1 and all("Qifeng Chen" in p["authors"] for p in author["papers"])
@@ -225,8 +226,6 @@ def test_library_search_counts_the_votes_cast_here(client: TestClient, library: 
                                        mode="lexical", limit=20)
              if r.paper.id == "2503.11731"]  # type: ignore[union-attr]
     assert found and found[0].paper.total_upvotes == 1 and found[0].paper.votes_here == 1
-    similar = library.similar(library.daily().papers[0].id, limit=50)
-    assert all(r.paper.total_upvotes == r.paper.upvotes + r.paper.votes_here for r in similar)
 
 
 def _voter(library: Library, **settings: object) -> TestClient:
@@ -282,10 +281,6 @@ def test_status_and_static(client: TestClient, library: Library) -> None:
     assert client.get("/api/status").json()["papers"] == len(library)
     assert client.get("/static/app.js").status_code == 200
     assert "text/css" in client.get("/static/style.css").headers["content-type"]
-
-
-def test_every_web_setting_is_documented() -> None:
-    assert all(help_text for _, _, help_text in describe())
 
 
 def test_search_filters_reach_the_library(client: TestClient, library: Library) -> None:

@@ -170,6 +170,7 @@ class JobRunner:
         self._guard = threading.Lock()
         self._closed = threading.Event()
         self._supervisors: list[threading.Thread] = []
+        self._finals: dict[str, JobState] = {}  # how each job's last run here ended
 
     # -- running --------------------------------------------------------------------------
     def run(self, name: str, work: Work, *, wait: bool = True,
@@ -218,11 +219,20 @@ class JobRunner:
         work and no process runs it (a job whose process died is run again this way)."""
 
         def supervise() -> None:
-            delay = 0.0  # the first check at once, then every ``every`` seconds
+            delay, failures = 0.0, 0  # the first check at once, then every ``every`` s
             while not self._closed.wait(delay):
                 delay = every
                 try:
-                    if not self.active(name) and wanted():
+                    if self.active(name):
+                        continue
+                    final = self._finals.pop(name, None)
+                    if final is not None and final.status == "failed":
+                        failures += 1  # back off: a job that keeps failing must not spin
+                        delay = min(every * 2**failures, 600.0)
+                        continue
+                    if final is not None:
+                        failures = 0
+                    if wanted():
                         self.start(name, work)
                 except Exception:  # a failing check must not end the supervision
                     log.exception("checking job %s", name)
@@ -294,6 +304,7 @@ class JobRunner:
         beat.set()
         beater.join()
         self._save(final)
+        self._finals[final.name] = final
 
     def _beat(self, context: JobContext, done: threading.Event) -> None:
         while not done.wait(self.heartbeat):
