@@ -301,3 +301,12 @@ def test_serve_refuses_a_public_server_without_a_secret(
         serve(tmp_path, host="0.0.0.0")
     with pytest.raises(ServeError, match="no library"):
         serve(tmp_path / "missing", host="127.0.0.1")
+
+
+@pytest.mark.parametrize("path", ["/", f"/papers/{XSS_ID}", "/api/daily", "/feeds/daily.atom",
+                                  "/api/query?search_query=all:model"])
+def test_head_requests_get_the_headers_of_get(client: TestClient, path: str) -> None:
+    head, get = client.head(path), client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.content == b""

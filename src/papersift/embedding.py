@@ -49,8 +49,12 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         if not changes:
             finish(store, dense, target)
             break
+        # Longest first, so each encoder batch holds texts of about one length (little
+        # padding); a batch at a time, so progress moves every few seconds.
         texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else ""
                  for c in changes]
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        changes, texts = [changes[i] for i in order], [texts[i] for i in order]
         parts: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
             if ctx.stopping:

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 from markupsafe import Markup
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papersift.library import Library
 from papersift.settings import describe_settings, setting
@@ -125,9 +126,34 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
     )
     for module in (papers, listings, search, arxiv_api):
         app.include_router(module.router)
+    _answer_head(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)
     return app
+
+
+class _HeadAsGet:
+    """Every page answers HEAD as it answers GET (link checkers and feed readers use it):
+    the request is routed as a GET and the body is dropped, the headers kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def _answer_head(app: FastAPI) -> None:
+    app.add_middleware(_HeadAsGet)
 
 
 def _wants_html(request: Request) -> bool:
