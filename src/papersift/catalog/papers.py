@@ -318,6 +318,17 @@ class PaperRows:
                 found[int(row[0])] = str(row[1])
         return found
 
+    def dates_of(self, keys: Sequence[int]) -> dict[int, date | None]:
+        """The listing day of each paper (a cheap read: for ordering a window by date)."""
+        found: dict[int, date | None] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [int(k) for k in keys[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                    f"SELECT rowid, published FROM papers WHERE rowid IN ({marks})", chunk):
+                found[int(row[0])] = date.fromisoformat(row[1]) if row[1] else None
+        return found
+
     def seqs_of(self, keys: Sequence[int]) -> dict[int, int]:
         """The change number each paper was last written in."""
         found: dict[int, int] = {}

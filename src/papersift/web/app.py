@@ -54,7 +54,7 @@ class WebSettings:
         60, "Upvotes one network (an IPv4 /24 or IPv6 /48) may cast at once.")
     ip_votes_per_minute: float = setting(30.0, "Rate a network's upvote bucket refills at.")
     heavy_requests: int = setting(
-        2, "Expensive requests (arXiv API, feeds) one worker runs at once; more wait, so "
+        1, "Expensive requests (arXiv API, feeds) one worker runs at once; more wait, so "
         "cheap pages stay fast while a client hammers the expensive ones.")
     arxiv_api_window: int = setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
