@@ -467,5 +467,11 @@ def _library_given(ctx: click.Context) -> bool:
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
+# The map and vector-import commands live in their own module, which uses the helpers above.
+from papersift.map_cli import map_command, vectors  # noqa: E402
+
+main.add_command(map_command)
+main.add_command(vectors)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

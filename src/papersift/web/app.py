@@ -99,7 +99,7 @@ def state(request: Request) -> WebState:
 def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
     """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
     arXiv-compatible query API, all over ``library``."""
-    from papersift.web import arxiv_api, listings, papers, search
+    from papersift.web import arxiv_api, listings, maps, papers, search
 
     settings = settings or WebSettings()
     secret = settings.secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
@@ -115,7 +115,7 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
         ip_votes=RateLimiter(settings.ip_vote_burst, settings.ip_votes_per_minute),
         cookies=VoterCookies(secret),
     )
-    for module in (papers, listings, search, arxiv_api):
+    for module in (papers, listings, search, arxiv_api, maps):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from papersift import feeds
-from papersift.web import atom
+from papersift.web import atom, maps
 from papersift.web.app import WebState, state
 from papersift.web.models import DailyPage, ListingPage, StatusOut, TrendingPage, paper_out
 from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day
@@ -35,8 +35,9 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, date, page))
+    """The daily listing (HTML), with the map's rising topics."""
+    return web.render(request, "daily.html", page=_daily(web, date, page),
+                      rising=maps.rising_topics(web))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)

@@ -1,0 +1,95 @@
+"""``papersift map`` and ``papersift vectors import``: thin commands over the atlas and the
+vector import, registered on the main group at the end of :mod:`papersift.cli` (whose
+helpers they import when called, as that module imports this one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from papersift.atlas import EXTRA_HINT, MapError
+
+
+@click.command(name="map")
+@click.option("--rebuild", is_flag=True,
+              help="Recompute the layout, topics and labels over every embedded paper.")
+@click.option("--png", "png", type=click.Path(dir_okay=False, writable=True),
+              help="Also write a picture of the map (PNG, or SVG/PDF by the suffix).")
+@click.option("--topics", "n_labels", default=40, show_default=True, type=click.IntRange(0),
+              help="Label this many of the largest topics in the picture.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.pass_context
+def map_command(ctx: click.Context, rebuild: bool, png: str | None, n_labels: int,
+                progress: bool | None) -> None:
+    """Map the library: a 2-D layout of its papers, topics in broad areas, and their labels.
+
+    The first run computes the map (about 2 minutes for 75k papers); later runs place new
+    papers by their nearest neighbours; --rebuild recomputes. The web app shows it at /map.
+
+    Example: papersift map --png map.png
+    """
+    from papersift.atlas import library_map
+    from papersift.cli import UserError, _library, err, progress_bars
+
+    lib = _library(ctx)
+    show = progress if progress is not None else err.is_terminal
+    try:
+        with progress_bars(show) as bar:
+            report = library_map.update(lib, rebuild=rebuild, progress=bar)
+        err.print(report.summary(), markup=False)
+        if png:
+            from papersift.atlas.render import render
+
+            paper_map = library_map.load(lib)
+            assert paper_map is not None  # update() has just written it
+            picture = render(paper_map, png, topics=n_labels,
+                             title=f"{len(paper_map):,} papers")
+            err.print(f"wrote {picture.path} ({len(picture.labels)} labels, "
+                      f"{picture.dropped} left out for lack of room)", markup=False)
+    except MapError as error:
+        raise UserError(str(error)) from None
+    except ImportError as error:
+        raise UserError(f"{error}" if EXTRA_HINT in str(error) else
+                        f"{error}: {EXTRA_HINT}") from None
+    except OSError as error:
+        raise UserError(f"{png}: {error.strerror or error}") from None
+
+
+@click.group()
+def vectors() -> None:
+    """Move vectors between libraries."""
+
+
+@vectors.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--ids", "ids_file", type=click.Path(dir_okay=False),
+              help="The ids file (default: FILE's name with .ids.npy).")
+@click.option("--encoder", "-e", required=True,
+              help="Name of the encoder that made the vectors, e.g. minilm-l6-int8.")
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Build the vector index afterwards (large libraries).")
+@click.pass_context
+def import_command(ctx: click.Context, file: str, ids_file: str | None, encoder: str,
+                   index: bool) -> None:
+    """Store precomputed vectors (a .npy matrix + ids) for the papers they name.
+
+    Refused when ENCODER is not the library's encoder. Papers the file lacks are embedded
+    by the next `papersift embed`.
+
+    Example: papersift vectors import ../shared/data/arxiv-75k-minilm.f16.npy -e minilm-l6-int8
+    """
+    from papersift.cli import UserError, _library, err, progress_bars
+    from papersift.vector_import import VectorImportError, import_vectors
+
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            report = import_vectors(lib, Path(file), ids_file, encoder=encoder, progress=bar)
+    except VectorImportError as error:
+        raise UserError(str(error)) from None
+    err.print(report.summary(), markup=False)
+    if index and report.imported and not report.missing:
+        built = lib.build_index()
+        if built is not None:
+            err.print(f"vector index built over {built.count} vectors", markup=False)
