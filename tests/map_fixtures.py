@@ -35,3 +35,27 @@ def with_vectors(library: Library, scratch: Path, rows: slice | np.ndarray) -> L
     """Import the shared vectors of ``rows`` into ``library``."""
     import_vectors(library, write_subset(scratch, rows), encoder=ENCODER)
     return library
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def mapped_library(cache_dir: Path, target: Path) -> Library:
+    """A copy of the web test library (300 arXiv papers with their real vectors, 200 Daily
+    Papers entries and the XSS paper without) with its map computed (built once per
+    session, copied per caller)."""
+    import shutil
+
+    from papersift.atlas import library_map
+    from tests.web_fixtures import build_library
+
+    key = str(cache_dir)
+    if key not in _BUILT:
+        library = build_library(cache_dir / "library", require(DATA / "arxiv-75k.jsonl.gz"),
+                                require(DATA / "hf-daily-papers" / "papers.json"))
+        with_vectors(library, cache_dir / "vectors", slice(0, 300))
+        library_map.update(library)
+        library.close()
+        _BUILT[key] = cache_dir / "library"
+    shutil.copytree(_BUILT[key], target)
+    return Library(target)

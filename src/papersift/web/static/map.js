@@ -277,6 +277,16 @@
     window.addEventListener("resize", function () { resize(); redraw(); });
   }
 
+  // For tests and benchmarks: where a point is on the canvas, and a point in view.
+  state.screenOf = function (i) { return [sx(i), sy(i)]; };
+  state.pointInView = function (margin) {
+    for (var i = 0; i < n; i++) {
+      var x = sx(i), y = sy(i);
+      if (x > margin && y > margin && x < W - margin && y < H - margin && nearest(x, y) === i) return i;
+    }
+    return -1;
+  };
+
   function start(points) {
     var u16 = new Uint16Array(points);
     n = meta.count; X = new Float32Array(n); Y = new Float32Array(n);
