@@ -32,6 +32,8 @@ def map_command(ctx: click.Context, rebuild: bool, png: str | None, n_labels: in
     from papersift.atlas import library_map
     from papersift.cli import UserError, _library, err, progress_bars
 
+    if png and not Path(png).resolve().parent.is_dir():
+        raise UserError(f"{png}: no such folder to write the picture in")
     lib = _library(ctx)
     show = progress if progress is not None else err.is_terminal
     try:

@@ -110,6 +110,7 @@
   }
 
   function draw() {
+    var began = performance.now();
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     var a = scale(), density = Math.sqrt(4000 / Math.max(n, 1));
@@ -128,7 +129,7 @@
     if (flags) drawHot(size + 2);
     [focus, hover].forEach(function (k) { if (k >= 0) ring(k, size + 5, "#dc2626"); });
     labels();
-    state.draws++; state.scale = s;
+    state.draws++; state.scale = s; state.drawMs = performance.now() - began;
     if (state.firstDraw === null) state.firstDraw = performance.now();
   }
 
