@@ -167,10 +167,9 @@ def _compute(library: Library, params: LayoutParams, progress: Progress) -> Pape
 
 def _incremental(library: Library, old: PaperMap) -> tuple[PaperMap, int, int]:
     """``old`` with new embedded papers placed and removed ones dropped: (map, placed,
-    removed)."""
+    removed). Reads only the new papers from the catalog."""
     rowids, vectors = _vectors(library)
-    papers = _papers(library)
-    live = np.intersect1d(rowids, papers.rowids)
+    live = np.intersect1d(rowids, np.asarray(library.catalog.rowids(), dtype=np.int64))
     gone = old.positions(np.setdiff1d(old.rowids, live))
     fresh = np.setdiff1d(live, old.rowids)
     keep = np.ones(len(old), dtype=bool)
@@ -179,15 +178,18 @@ def _incremental(library: Library, old: PaperMap) -> tuple[PaperMap, int, int]:
     mapped_at = np.searchsorted(rowids, old.rowids[keep])
     new_xy = place(vectors[at_new], vectors[mapped_at], old.xy[keep])
     new_topic = assign_topics(vectors[at_new], old.centroids)
-    info = np.searchsorted(papers.rowids, fresh)
-    new_category, names = _category_index([papers.primary[i] for i in info], old.categories)
+    papers = library.catalog.by_rowids(fresh.tolist())
+    new_day = np.asarray([day_number(papers[r].published) for r in fresh.tolist()], np.int32)
+    new_category, names = _category_index(
+        [papers[r].categories[0] if papers[r].categories else "" for r in fresh.tolist()],
+        old.categories)
     merged_rowids = np.r_[old.rowids[keep], fresh]
     order = np.argsort(merged_rowids, kind="stable")
     updated = replace(
         old, rowids=merged_rowids[order],
         xy=np.r_[old.xy[keep], new_xy][order].astype(np.float32),
         topic=np.r_[old.topic[keep], new_topic][order].astype(np.int32),
-        day=np.r_[old.day[keep], papers.day[info]][order].astype(np.int32),
+        day=np.r_[old.day[keep], new_day][order].astype(np.int32),
         category=np.r_[old.category[keep], new_category][order].astype(np.int32),
         categories=names,
         meta={**old.meta, "placed": int(old.meta.get("placed", 0)) + len(fresh)},

@@ -116,13 +116,18 @@
     var a = scale(), density = Math.sqrt(4000 / Math.max(n, 1));
     var size = Math.max(1.3, Math.min(9, 2.2 * density * Math.sqrt(s) + 0.6 * Math.log2(s + 1)));
     var half = size / 2, g, j, i, x, y, list;
-    ctx.globalAlpha = flags ? 0.2 : 0.75;
-    for (g = 0; g < groups.length; g++) {
-      ctx.fillStyle = colours[g]; list = groups[g];
-      for (j = 0; j < list.length; j++) {
-        i = list[j]; x = X[i] * a + tx; y = (1 - Y[i]) * a + ty;
-        if (x < -half || y < -half || x > W + half || y > H + half) continue;
-        ctx.fillRect(x - half, y - half, size, size);
+    var alpha = flags ? 0.2 : 0.75;
+    if (size * dpr <= 4) {
+      drawPixels(Math.max(1, Math.round(size * dpr)), alpha, a);
+    } else {
+      ctx.globalAlpha = alpha;
+      for (g = 0; g < groups.length; g++) {
+        ctx.fillStyle = colours[g]; list = groups[g];
+        for (j = 0; j < list.length; j++) {
+          i = list[j]; x = X[i] * a + tx; y = (1 - Y[i]) * a + ty;
+          if (x < -half || y < -half || x > W + half || y > H + half) continue;
+          ctx.fillRect(x - half, y - half, size, size);
+        }
       }
     }
     ctx.globalAlpha = 1;
@@ -131,6 +136,36 @@
     labels();
     state.draws++; state.scale = s; state.drawMs = performance.now() - began;
     if (state.firstDraw === null) state.firstDraw = performance.now();
+  }
+
+  var pixels = null;
+
+  function packed(hex, alpha) {
+    // a colour blended over white, as the little-endian RGBA word of an ImageData
+    var v = parseInt(hex.slice(1), 16), mix = function (c) { return Math.round(255 - alpha * (255 - c)); };
+    return ((255 << 24) | (mix(v & 255) << 16) | (mix((v >> 8) & 255) << 8) | mix(v >> 16)) >>> 0;
+  }
+
+  function drawPixels(size, alpha, a) {
+    // Small dots: write pixels directly (a few ms for 75k points, where fillRect takes tens)
+    var cw = canvas.width, ch = canvas.height, g, j, i, px, py, dx, dy, at;
+    if (!pixels || pixels.width !== cw || pixels.height !== ch) pixels = ctx.createImageData(cw, ch);
+    var buf = new Uint32Array(pixels.data.buffer);
+    buf.fill(0xffffffff);
+    var k = a * dpr, ox = tx * dpr - size / 2, oy = ty * dpr - size / 2;
+    for (g = 0; g < groups.length; g++) {
+      var colour = packed(colours[g], alpha), list = groups[g];
+      for (j = 0; j < list.length; j++) {
+        i = list[j];
+        px = Math.round(X[i] * k + ox); py = Math.round((1 - Y[i]) * k + oy);
+        if (px < 0 || py < 0 || px > cw - size || py > ch - size) continue;
+        for (dy = 0; dy < size; dy++) {
+          at = (py + dy) * cw + px;
+          for (dx = 0; dx < size; dx++) buf[at + dx] = colour;
+        }
+      }
+    }
+    ctx.putImageData(pixels, 0, 0);
   }
 
   function drawHot(size) {
