@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import sys
 from itertools import islice
 from pathlib import Path
 
@@ -93,3 +94,11 @@ def test_map_needs_vectors_then_computes_then_updates(library: Path, tmp_path: P
     assert png.read_bytes()[:4] == b"\x89PNG" and "labels" in again.output
     _one_line_error(run(library, "map", "--png", str(tmp_path / "no" / "such" / "dir.png")),
                     "dir.png", "no such folder")
+
+
+def test_map_without_the_extra_says_what_to_install(library: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    run(library, "vectors", "import", str(write_subset(tmp_path / "v", slice(0, 400))),
+        "-e", ENCODER)
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
+    _one_line_error(run(library, "map"), 'pip install "papersift[map]"')

@@ -38,7 +38,8 @@ class UserError(click.ClickException):
     """A mistake in the input: one line on stderr, exit status 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[red]error:[/red] {self.format_message()}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {_escape(self.format_message())}", markup=True,
+                  highlight=False)
 
 
 @contextmanager
