@@ -129,31 +129,47 @@ def _category_index(primary: Sequence[str],
     return np.asarray([at.get(p, -1) for p in primary], np.int32), tuple(names)
 
 
+class _Steps:
+    """Reports each step to ``progress`` and keeps how long each took."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self._at = time.perf_counter()
+        progress("map", 0, len(STEPS))
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._at, 2)
+        self._at = now
+        self.progress("map", STEPS.index(step) + 1, len(STEPS))
+
+
 def _compute(library: Library, params: LayoutParams, progress: Progress) -> PaperMap:
-    steps = len(STEPS)
-    progress("map", 0, steps)
+    steps = _Steps(progress)
     rowids, vectors = _vectors(library)
-    progress("map", 1, steps)
+    steps.done("read vectors")
     papers = _papers(library, rowids)
     keep = np.isin(rowids, papers.rowids)  # vectors of removed papers not synced yet
     rowids, vectors = rowids[keep], vectors[keep]
     if len(rowids) == 0:
         raise MapError("no embedded paper is in the catalog: run `papersift embed`")
-    progress("map", 2, steps)
+    steps.done("read papers")
     xy = layout(vectors, params)
-    progress("map", 3, steps)
+    steps.done("layout (UMAP)")
     found = find_topics(vectors)
-    progress("map", 4, steps)
+    steps.done("topics")
     terms = term_matrix(papers.texts)
     topic_terms = distinctive_terms(terms, found.topic, found.n_topics)
     area_terms = distinct_leads(distinctive_terms(terms, found.area(), found.n_areas),
                                 np.bincount(found.area(), minlength=found.n_areas).tolist())
-    progress("map", 5, steps)
+    steps.done("labels")
     category, names = _category_index(papers.primary)
     meta: dict[str, Any] = {
         "encoder": library.semantic.encoder.name, "layout": params.to_json(),
         "clustering": "spherical k-means on the vectors (topics), nested k-means areas",
         "laid_out": len(rowids), "placed": 0, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "seconds": steps.seconds,
     }
     return PaperMap(
         rowids=rowids, xy=xy, topic=found.topic, day=papers.day, category=category,

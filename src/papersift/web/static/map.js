@@ -114,7 +114,7 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     var a = scale(), density = Math.sqrt(4000 / Math.max(n, 1));
-    var size = Math.max(1.3, Math.min(9, 2.2 * density * Math.sqrt(s) + 0.6 * Math.log2(s + 1)));
+    var size = Math.max(1.6, Math.min(9, 2.2 * density * Math.sqrt(s) + 0.6 * Math.log2(s + 1)));
     var half = size / 2, g, j, i, x, y, list;
     var alpha = flags ? 0.2 : 0.75;
     if (size * dpr <= 4) {
