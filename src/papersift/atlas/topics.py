@@ -4,10 +4,11 @@ Topics are spherical k-means clusters of the full embeddings; areas are k-means 
 a coarser ``k``, and each topic belongs to the area most of its papers fall in, so the two
 levels nest. k-means on the vectors was chosen over HDBSCAN (on a 5-d UMAP of them, the
 BERTopic recipe) by measurement on the 75k sample (``benchmarks/map.py``, BENCHMARKS.md):
-its agreement with arXiv primary categories was as good or better at equal granularity,
-it leaves no paper as noise, it is independent of the 2-D picture (a new layout does not
-change the topics), and a new paper joins a topic by its nearest centroid, which keeps
-incremental placement exact and cheap.
+agreement with arXiv primary categories (adjusted mutual information) 0.251 for 109 k-means
+topics against 0.210 for HDBSCAN's 129 clusters, which also left 37% of the papers as noise
+and took 5x longer. k-means also keeps the topics independent of the 2-D picture (a new
+layout does not change them), and a new paper joins a topic by its nearest centroid, which
+keeps incremental placement exact and cheap.
 """
 
 from __future__ import annotations
