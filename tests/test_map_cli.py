@@ -90,7 +90,7 @@ def test_map_needs_vectors_then_computes_then_updates(library: Path, tmp_path: P
     png = tmp_path / "map.png"
     again = run(library, "map", "--png", str(png), "--topics", "5")
     assert again.exit_code == 0, again.output
-    assert "map v2: 400 papers, placed 0 new papers, removed 0" in again.output
+    assert "map v1: 400 papers, placed 0 new papers, removed 0" in again.output
     assert png.read_bytes()[:4] == b"\x89PNG" and "labels" in again.output
     _one_line_error(run(library, "map", "--png", str(tmp_path / "no" / "such" / "dir.png")),
                     "dir.png", "no such folder")

@@ -232,7 +232,9 @@ def update(library: Library, *, rebuild: bool = False, params: LayoutParams | No
         paper_map, placed, removed = _compute(library, params or LayoutParams(), progress), 0, 0
     else:
         paper_map, placed, removed = _incremental(library, old)
-    saved = store.save(folder, paper_map)
+    # an unchanged map keeps its version (and the browsers' cached points)
+    saved = old if old is not None and not placed and not removed else store.save(folder,
+                                                                                 paper_map)
     progress("map", len(STEPS), len(STEPS))
     return MapReport(papers=len(saved), laid_out=int(saved.meta.get("laid_out", 0)),
                      placed=placed, removed=removed,

@@ -201,7 +201,10 @@
       ctx.strokeStyle = "rgba(255,255,255,0.9)"; ctx.lineWidth = 4; ctx.strokeText(text, x, y);
       ctx.fillStyle = colour; ctx.fillText(text, x, y);
     }
-    function bySize(list) { return list.slice().sort(function (p, q) { return q.size - p.size; }); }
+    function bySize(list) {
+      return list.filter(function (c) { return c.size > 0; })
+        .sort(function (p, q) { return q.size - p.size; });
+    }
     if (s < 3) {
       bySize(meta.areas).forEach(function (area) {
         put(area.label, area.x * a + tx, (1 - area.y) * a + ty, "bold 15px system-ui, sans-serif",
