@@ -24,8 +24,9 @@ def map_command(ctx: click.Context, rebuild: bool, png: str | None, n_labels: in
                 progress: bool | None) -> None:
     """Map the library: a 2-D layout of its papers, topics in broad areas, and their labels.
 
-    The first run computes the map (about 2 minutes for 75k papers); later runs place new
-    papers by their nearest neighbours; --rebuild recomputes. The web app shows it at /map.
+    The first run computes the map (5-10 minutes for 75k papers on 2 cores); later runs
+    place new papers by their nearest neighbours; --rebuild recomputes. The web app shows
+    it at /map.
 
     Example: papersift map --png map.png
     """
