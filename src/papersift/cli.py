@@ -39,7 +39,8 @@ class UserError(click.ClickException):
     """A mistake in the input: one line on stderr, exit status 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[red]error:[/red] {self.format_message()}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {_escape(self.format_message())}", markup=True,
+                  highlight=False)
 
 
 @contextmanager
@@ -607,6 +608,11 @@ def _library_given(ctx: click.Context) -> bool:
     source = root.get_parameter_source("library")
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
+
+# The map command lives in its own module, which uses the helpers above.
+from papersift.map_cli import map_command  # noqa: E402
+
+main.add_command(map_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

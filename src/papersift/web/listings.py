@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from papersift.web import atom
+from papersift.web import atom, maps
 from papersift.web.app import WebState, state
 from papersift.web.models import (
     DailyPage,
@@ -41,8 +41,9 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, date, page))
+    """The daily listing (HTML), with the map's rising topics."""
+    return web.render(request, "daily.html", page=_daily(web, date, page),
+                      rising=maps.rising_topics(web))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
