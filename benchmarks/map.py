@@ -264,7 +264,7 @@ def main() -> None:
         library = Path(tmp) / "lib"
         print("library…", flush=True)
         cli(library, "ingest", "--no-embed", "--no-progress", str(SAMPLE))
-        cli(library, "vectors", "import", str(VECTORS), "-e", ENCODER, "--no-index")
+        cli(library, "vectors", "import", str(VECTORS), "-e", ENCODER)
         print("map…", flush=True)
         full_s, full_mb, _ = cli(library, "map", "--rebuild", "--no-progress")
         picture = REPO / "docs" / "map-75k.png"
