@@ -31,9 +31,11 @@ from papersift.settings import describe_settings, setting
 from papersift.web.limits import VoterCookies
 from papersift.web.render import Highlighter, environment
 
-__all__ = ["SECRET_ENV", "WebSettings", "WebState", "create_app", "describe", "state"]
+__all__ = ["BASE_URL_ENV", "SECRET_ENV", "WebSettings", "WebState", "create_app", "describe",
+           "state"]
 
 SECRET_ENV = "PAPERSIFT_SECRET"
+BASE_URL_ENV = "PAPERSIFT_BASE_URL"
 STATIC = Path(__file__).parent / "static"
 
 
@@ -59,6 +61,10 @@ class WebSettings:
     arxiv_api_window: int = setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
     title: str = setting("papersift", "Site name shown in the header and feeds.")
+    base_url: str | None = setting(
+        None, f"The site's public address, e.g. https://papers.example.org, for absolute "
+        f"links in feeds (or env {BASE_URL_ENV}); never taken from a request's Host header. "
+        "Required for a public server; a loopback server uses the address it listens on.")
 
     def replace(self, **changes: Any) -> WebSettings:
         """A copy with some settings changed."""

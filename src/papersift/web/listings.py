@@ -21,7 +21,7 @@ from papersift.web.models import (
     paper_out,
     status_out,
 )
-from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day
+from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day, self_url
 
 router = APIRouter()
 Web = Annotated[WebState, Depends(state)]
@@ -130,7 +130,7 @@ def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
         listing = web.library.daily(parse_day(date), limit=100)
     day = listing.day.isoformat() if listing.day else "empty"
     body = atom.feed(
-        title=f"{web.settings.title}: daily papers {day}", self_url=str(request.url),
+        title=f"{web.settings.title}: daily papers {day}", self_url=self_url(request),
         papers=listing.papers, page_url=lambda p: absolute(request, paper_path(p.id)),
     )
     return Response(body, media_type="application/atom+xml")
