@@ -276,11 +276,12 @@ class PaperRows:
 
     def unembedded(self, encoder: str, *, limit: int) -> list[Change]:
         """Papers without a current vector of ``encoder``: the newest listing day first (so
-        today's papers are searchable by meaning first), undated ones last."""
+        today's papers are searchable by meaning first), in the order they were added within
+        a day, undated ones last."""
         rows = self._db.execute(
             f"SELECT {', '.join('papers.' + c.strip() for c in COLUMNS.split(','))} "
             f"{self._UNEMBEDDED} ORDER BY papers.published IS NULL, papers.published DESC, "
-            "papers.rowid DESC LIMIT ?",
+            "papers.rowid LIMIT ?",
             (encoder, limit),
         ).fetchall()
         return [Change(int(r["rowid"]), int(r["seq"]), row_to_paper(r)) for r in rows]
