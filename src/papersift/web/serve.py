@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import socket
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -33,6 +34,8 @@ _ENV_EMBED = "PAPERSIFT_SERVE_EMBED"
 _ENV_SETTINGS = "PAPERSIFT_SERVE_SETTINGS"
 #: A secret shorter than this, or with fewer distinct characters, is refused on a public host.
 MIN_SECRET_CHARS = 32
+#: Seconds a server thread holds the interpreter lock before another may take it.
+SWITCH_INTERVAL = 0.001
 MIN_SECRET_DISTINCT = 12
 
 
@@ -126,6 +129,9 @@ def _log_jobs() -> None:
 
 
 def _open(library_path: str | os.PathLike[str], embed: bool) -> Library:
+    # Requests run in threads that share the interpreter lock: hand it over more often than
+    # the default 5 ms, so a quick page is not held up behind a long one's time slices.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     library = Library(library_path)
     if embed and len(library):
         library.start_jobs(embed=True)
