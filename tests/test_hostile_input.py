@@ -344,6 +344,13 @@ def test_a_daily_page_entry_with_a_blank_title_is_rejected(tmp_path: Path) -> No
     assert [p.title for p in papers] == ["Ok"] and "no title" in rejected.reason
 
 
+def test_a_daily_page_entry_without_a_byline_is_read(tmp_path: Path) -> None:
+    page = "Daily Papers\n\nA title\n\nAn abstract.\n\n·\nFeb 24, 2024 3\n"  # found by fuzzing
+    (tmp_path / "page.txt").write_text(page)
+    (paper,), _, error = read_all(tmp_path / "page.txt", fmt="daily-page")  # IndexError before
+    assert (paper.title, paper.organization, paper.upvotes, error) == ("A title", None, 3, None)
+
+
 def test_eval_skips_empty_beir_documents_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -105,7 +105,8 @@ def _paper(entry: _Entry, year: int, limit: int) -> Paper:
                 "(Limits.field_chars); shorten it"
             )
     count = AUTHORS_RE.match(entry.byline)
-    organization = None if count else (entry.byline.split(None, 1)[-1] or None)
+    words = entry.byline.split(None, 1)  # "openbmb OpenBMB"; blank when the page has none
+    organization = None if count or not words else words[-1]
     return Paper(
         id=content_id(title, abstract),
         title=title,
