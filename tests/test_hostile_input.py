@@ -344,6 +344,13 @@ def test_a_daily_page_entry_with_a_blank_title_is_rejected(tmp_path: Path) -> No
     assert [p.title for p in papers] == ["Ok"] and "no title" in rejected.reason
 
 
+def test_an_id_of_control_characters_is_no_id(tmp_path: Path) -> None:
+    path = tmp_path / "ids.csv"  # found by fuzzing: the paper was stored under the id ""
+    path.write_text("id,title,abstract\n\x00\x01,A title,An abstract\n")
+    (paper,), _, _ = read_all(path)
+    assert paper.id.startswith("sha256:")  # the content hash, as for a record with no id
+
+
 def test_a_daily_page_entry_without_a_byline_is_read(tmp_path: Path) -> None:
     page = "Daily Papers\n\nA title\n\nAn abstract.\n\n·\nFeb 24, 2024 3\n"  # found by fuzzing
     (tmp_path / "page.txt").write_text(page)

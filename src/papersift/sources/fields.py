@@ -17,7 +17,7 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from papersift.papers import Links, Paper, content_id, normalize_id, normalize_text
+from papersift.papers import Links, Paper, clean_text, content_id, normalize_id, normalize_text
 
 from .files import SourceError
 from .limits import DEFAULT_LIMITS, MAX_COUNT, Limits
@@ -222,9 +222,11 @@ def _identity(record: Mapping[str, Any], fm: FieldMap, normalize: bool) -> tuple
         url = _text("abs_url", _pick(record, fm.keys["abs_url"])[1])
         if url and normalize_id(url)[0] != url.strip():
             raw_id = url
-    if raw_id is None or not raw_id.strip():
+    if raw_id is not None:  # an id of control characters alone is no id: the Paper drops them
+        raw_id = clean_text(raw_id).strip()
+    if not raw_id:
         return "", None
-    return normalize_id(raw_id) if normalize else (raw_id.strip(), None)
+    return normalize_id(raw_id) if normalize else (raw_id, None)
 
 
 def to_paper(
