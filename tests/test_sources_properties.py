@@ -32,7 +32,7 @@ from tests.source_invariants import NAME, read_data
 from tests.source_writers import FORMATS, XML_FORMATS, Record, expected_fields, write
 
 settings.register_profile(
-    "default", max_examples=25, deadline=None, derandomize=True, database=None,
+    "default", max_examples=20, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
