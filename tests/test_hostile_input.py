@@ -336,6 +336,12 @@ def test_xml_declaring_an_unknown_encoding_is_read_as_utf8(tmp_path: Path) -> No
     assert len(papers) == 3 and error is None
 
 
+def test_an_xml_root_in_another_namespace_is_named(tmp_path: Path) -> None:
+    (tmp_path / "plain.atom").write_text("<feed><entry><title>T</title></entry></feed>")
+    _, _, error = read_all(tmp_path / "plain.atom", fmt="atom")  # "<feed>, not <feed>" before
+    assert error is not None and "not in the namespace http://www.w3.org/2005/Atom" in error
+
+
 def test_a_daily_page_entry_with_a_blank_title_is_rejected(tmp_path: Path) -> None:
     page = "Daily Papers\n\n\x00\n\nAbout it.\n\n  • 2 authors\n·\nJan 3, 2024\n\nOk\n\nFine.\n\n"
     page += "  • 1 author\n·\nJan 4, 2024\n"

@@ -78,11 +78,12 @@ class _Counting(io.RawIOBase):
 class _Gunzip(io.RawIOBase):
     """Decompress gzip (every member) a small piece at a time.
 
-    :class:`gzip.GzipFile` reads 128 KiB of compressed data per step and a buffered
-    ``read(n)`` drops what it decompressed when a later step fails, so a truncated file
-    lost its last megabyte of good records. Here every call returns what it decompressed
-    and a failure surfaces only on a call that has nothing to give, so everything before
-    the damage is read; once failed, every later call raises the same error.
+    Behind a buffered ``read(n)``, :class:`gzip.GzipFile` dropped what that read had
+    decompressed when the stream then failed: the 75k sample cut at 40% lost its last 63
+    complete records. Here every call returns what it decompressed and a failure surfaces
+    only on a call that has nothing to give, so everything before the damage is read (a
+    corrupt block costs at most the one call's output); once failed, every later call
+    raises the same error.
     """
 
     def __init__(self, compressed: io.BufferedIOBase) -> None:
