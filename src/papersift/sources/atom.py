@@ -16,7 +16,7 @@ from typing import Any
 
 from papersift.papers import Paper, Rejected, normalize_text
 
-from .fields import BadRecord, to_paper
+from .fields import BadRecord, EmptyRecord, to_paper
 from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records
@@ -62,12 +62,16 @@ def _https(url: str | None) -> str | None:
 
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per ``<entry>``."""
-    for line, entry in iter_records(inp, _A + "feed", frozenset({_A + "entry"})):
+    limits = options.limits
+    for line, entry, problem in iter_records(inp, _A + "feed", frozenset({_A + "entry"}), limits):
+        if problem is not None:
+            yield Rejected(inp.name, line, problem)
+            continue
         record = _record(entry)
         if "/api/errors" in (record["id"] or ""):
             message = normalize_text(record["abstract"]) or "unknown error"
             raise SourceError(f"{inp.name}: the arXiv API answered with an error: {message}")
         try:
-            yield to_paper(record, options.fields)
+            yield to_paper(record, options.fields, limits=limits)
         except BadRecord as err:
-            yield Rejected(inp.name, line, str(err))
+            yield Rejected(inp.name, line, str(err), empty=isinstance(err, EmptyRecord))

@@ -15,13 +15,14 @@ than ``noRecordsMatch`` is a :class:`SourceError`.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
 from papersift.papers import Paper, Rejected, normalize_text
 
-from .fields import BadRecord, to_paper
+from .fields import BadRecord, EmptyRecord, to_paper
 from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records, local
@@ -56,7 +57,8 @@ def _arxiv_raw(meta: ET.Element) -> dict[str, Any]:
     versions = [
         (v.get("version", ""), child_text(v, _R + "date")) for v in meta.iter(_R + "version")
     ]
-    numbers = [int(label.lstrip("v")) for label, _ in versions if label.lstrip("v").isdigit()]
+    labels = (label.lstrip("v") for label, _ in versions)
+    numbers = [int(label) for label in labels if _VERSION_RE.fullmatch(label)]
     return {
         "id": child_text(meta, _R + "id"),
         "title": child_text(meta, _R + "title"),
@@ -69,6 +71,7 @@ def _arxiv_raw(meta: ET.Element) -> dict[str, Any]:
     }
 
 
+_VERSION_RE = re.compile(r"[0-9]{1,9}")
 _FORMATS = {_X + "arXiv": _arxiv, _R + "arXivRaw": _arxiv_raw}
 
 
@@ -93,7 +96,10 @@ def _record(record: ET.Element) -> dict[str, Any] | None:
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per (not deleted) ``<record>``."""
     tags = frozenset({_O + "record", _O + "error"})
-    for line, element in iter_records(inp, _O + "OAI-PMH", tags):
+    for line, element, problem in iter_records(inp, _O + "OAI-PMH", tags, options.limits):
+        if problem is not None:
+            yield Rejected(inp.name, line, problem)
+            continue
         if element.tag == _O + "error":
             code = element.get("code", "")
             if code == "noRecordsMatch":
@@ -103,6 +109,6 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
         try:
             fields = _record(element)
             if fields is not None:
-                yield to_paper(fields, options.fields)
+                yield to_paper(fields, options.fields, limits=options.limits)
         except BadRecord as err:
-            yield Rejected(inp.name, line, str(err))
+            yield Rejected(inp.name, line, str(err), empty=isinstance(err, EmptyRecord))
