@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from hashlib import sha256
@@ -77,11 +77,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX votes_voter ON votes (voter);
     """,
+    # 3: who posted a paper to a Daily Papers listing; the votes of papers their source
+    # deleted, kept by paper id until the paper returns (votes cascade with their paper row)
+    """
+    ALTER TABLE papers ADD COLUMN submitter TEXT;
+    CREATE TABLE kept_votes (
+        paper_id TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (paper_id, voter)
+    );
+    """,
 )
 
 _COLUMNS = (
     "rowid, id, version, title, abstract, authors, author_count, published, categories, "
-    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq"
+    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, submitter"
 )
 
 
@@ -125,6 +136,8 @@ def _fingerprint(paper: Paper) -> str:
         paper.organization, paper.upvotes, paper.links.abs, paper.links.pdf,
         paper.links.code, paper.comment,
     ]
+    if paper.submitter:  # appended only when set, so older fingerprints stay valid
+        record.append(paper.submitter)
     return sha256(json.dumps(record, ensure_ascii=False).encode()).hexdigest()[:24]
 
 
@@ -152,6 +165,7 @@ def _merge(old: Paper, new: Paper) -> Paper:
         upvotes=new.upvotes or old.upvotes,
         links=links,
         comment=new.comment or old.comment,
+        submitter=new.submitter or old.submitter,
     )
 
 
@@ -169,6 +183,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
         version=row["version"],
         author_count=row["author_count"],
         comment=row["comment"],
+        submitter=row["submitter"],
     )
 
 
@@ -228,15 +243,34 @@ class Catalog:
             (key, value),
         )
 
+    def meta_items(self, prefix: str) -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix``."""
+        rows = self._db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key",
+            (prefix, prefix),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def kept_votes(self, paper_id: str) -> int:
+        """How many votes are kept for a paper its source deleted."""
+        row = self._db.execute("SELECT count(*) FROM kept_votes WHERE paper_id = ?", (paper_id,))
+        return int(row.fetchone()[0])
+
     @property
     def seq(self) -> int:
         """The number of the last change written to the catalog."""
         return int(self.get_meta("seq", "0") or 0)
 
     # -- writes ---------------------------------------------------------------------------
-    def upsert(self, papers: Sequence[Paper]) -> UpsertCounts:
-        """Add or update papers by id in one transaction; identical records change nothing."""
-        if not papers:
+    def upsert(
+        self, papers: Sequence[Paper], *, state: Mapping[str, str] | None = None
+    ) -> UpsertCounts:
+        """Add or update papers by id in one transaction; identical records change nothing.
+
+        ``state`` (meta key -> value) is written in the same transaction, so a harvester's
+        position is stored if and only if the papers it read up to there are.
+        """
+        if not papers and not state:
             return UpsertCounts()
         latest: dict[str, Paper] = {}
         for paper in papers:  # the same id twice in one batch: the later record wins
@@ -259,6 +293,8 @@ class Catalog:
                 counts += UpsertCounts(added=1) if row is None else UpsertCounts(updated=1)
             if counts.added or counts.updated:
                 self.set_meta("seq", str(seq))
+            for key, value in (state or {}).items():
+                self.set_meta(key, value)
         return counts
 
     def _rows_by_id(self, ids: list[str]) -> dict[str, sqlite3.Row]:
@@ -277,23 +313,24 @@ class Catalog:
             p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
             p.author_count, p.published.isoformat() if p.published else None,
             json.dumps(p.categories), p.organization, p.upvotes, p.links.abs, p.links.pdf,
-            json.dumps(p.links.code), p.comment, fingerprint, seq,
+            json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter,
         )
         if rowid is None:
             cursor = self._db.execute(
                 "INSERT INTO papers (version, title, abstract, authors, author_count, published,"
                 " categories, organization, upvotes, abs_url, pdf_url, code_urls, comment,"
-                " fingerprint, seq, id, added_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " fingerprint, seq, submitter, id, added_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, p.id, now, now),
             )
             rowid = int(cursor.lastrowid or 0)
+            self._restore_votes(p.id, rowid)
         else:
             self._db.execute(
                 "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"
                 " author_count = ?, published = ?, categories = ?, organization = ?,"
                 " upvotes = ?, abs_url = ?, pdf_url = ?, code_urls = ?, comment = ?,"
-                " fingerprint = ?, seq = ?, updated_at = ? WHERE rowid = ?",
+                " fingerprint = ?, seq = ?, submitter = ?, updated_at = ? WHERE rowid = ?",
                 (*values, now, rowid),
             )
             self._db.execute("DELETE FROM paper_authors WHERE paper = ?", (rowid,))
@@ -307,8 +344,23 @@ class Catalog:
             [(rowid, i, cat) for i, cat in enumerate(p.categories)],
         )
 
-    def remove(self, ids: Iterable[str]) -> int:
-        """Remove papers by id; returns how many were there."""
+    def _restore_votes(self, paper_id: str, rowid: int) -> None:
+        """Give a paper added again the votes kept when its source deleted it."""
+        if self._db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
+                            (paper_id,)).fetchone() is None:
+            return
+        self._db.execute(
+            "INSERT OR IGNORE INTO votes (paper, voter, created) "
+            "SELECT ?, voter, created FROM kept_votes WHERE paper_id = ?", (rowid, paper_id)
+        )
+        self._db.execute("DELETE FROM kept_votes WHERE paper_id = ?", (paper_id,))
+
+    def remove(self, ids: Iterable[str], *, keep_votes: bool = False) -> int:
+        """Remove papers by id; returns how many were there.
+
+        ``keep_votes``: for a paper its source deleted, keep the votes cast here (by paper
+        id) and give them back if the paper is added again.
+        """
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             seq = self.seq + 1
@@ -318,6 +370,11 @@ class Catalog:
                 found = row.fetchone()
                 if found is None:
                     continue
+                if keep_votes:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO kept_votes (paper_id, voter, created) "
+                        "SELECT ?, voter, created FROM votes WHERE paper = ?", (paper_id, found[0])
+                    )
                 self._db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 self._db.execute(
                     "INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)", (found[0], seq)

@@ -187,10 +187,11 @@ class Library:
 
     # -- writing --------------------------------------------------------------------------
     def add(self, papers: Iterable[Paper | Rejected], *, progress: Progress = _no_progress,
-            sync: bool = True) -> IngestReport:
+            sync: bool = True, state: Mapping[str, str] | None = None) -> IngestReport:
         """Upsert papers in batches (each its own transaction), then update the indexes.
 
         Rejected records are collected in the report; they never stop the good ones.
+        ``state`` (catalog meta entries) is committed with the last batch.
         """
         report = IngestReport()
         batch: list[Paper] = []
@@ -203,7 +204,7 @@ class Library:
             if len(batch) >= self.settings.ingest_batch:
                 report.counts += self.catalog.upsert(batch)
                 batch.clear()
-        report.counts += self.catalog.upsert(batch)
+        report.counts += self.catalog.upsert(batch, state=state)
         if sync:
             self.sync(progress=progress)
         return report

@@ -21,7 +21,7 @@ from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records
 
-__all__ = ["ARXIV_NS", "ATOM_NS", "read"]
+__all__ = ["ARXIV_NS", "ATOM_NS", "entry_fields", "read"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ARXIV_NS = "http://arxiv.org/schemas/atom"
@@ -35,7 +35,8 @@ def _categories(entry: ET.Element) -> list[str]:
     return list(dict.fromkeys(t for t in terms if t))  # primary first, no repeats
 
 
-def _record(entry: ET.Element) -> dict[str, Any]:
+def entry_fields(entry: ET.Element) -> dict[str, Any]:
+    """The fields of one ``<entry>``, named as :func:`~.fields.to_paper` reads them."""
     record: dict[str, Any] = {
         "id": child_text(entry, _A + "id"),
         "title": child_text(entry, _A + "title"),
@@ -63,7 +64,7 @@ def _https(url: str | None) -> str | None:
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per ``<entry>``."""
     for line, entry in iter_records(inp, _A + "feed", frozenset({_A + "entry"})):
-        record = _record(entry)
+        record = entry_fields(entry)
         if "/api/errors" in (record["id"] or ""):
             message = normalize_text(record["abstract"]) or "unknown error"
             raise SourceError(f"{inp.name}: the arXiv API answered with an error: {message}")
