@@ -169,10 +169,23 @@ def run_trial(seed: int, feed: Feed, work: Path, page_size: int, gap: float,
             short_gaps=sum(g < gap for g in gaps),
             after_503=_gap_after(server.log, "503", {"503"}),
             after_fault=_gap_after(server.log, other, {other}),
-            same=snapshot(library, feed.voted) == feed.reference,
+            same=_compare(snapshot(library, feed.voted), feed.reference, seed),
         )
     shutil.rmtree(library)
     return trial
+
+
+def _compare(got: dict[str, object], want: dict[str, object], seed: int) -> bool:
+    """Whether two snapshots agree; what differs is printed, for whoever has to fix it."""
+    for key in want:
+        if got[key] != want[key]:
+            mine, theirs = got[key], want[key]
+            if isinstance(mine, list) and isinstance(theirs, list):
+                mine, theirs = [x for x in mine if x not in theirs], [
+                    x for x in theirs if x not in mine]
+            print(f"trial {seed}: {key} differs: {str(mine)[:600]} vs {str(theirs)[:600]}",
+                  file=sys.stderr)
+    return got == want
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -281,8 +294,17 @@ def main() -> None:
             print(trials[-1], file=sys.stderr, flush=True)
         polite = polite_run(work, feed) if args.polite else None
     publish(report(trials, args, feed, polite), args.out)
-    if not all(t.same for t in trials) or any(t.short_gaps for t in trials):
+    polite_ok = polite is None or (polite["same"] and polite["min_gap"] >= 3.0
+                                   and polite["after_503"] >= 5.0)
+    if not polite_ok or not all(_kept(t, args) for t in trials):
         raise SystemExit(1)
+
+
+def _kept(t: Trial, args: argparse.Namespace) -> bool:
+    """The trial ended right and every gap was kept: the politeness gap, Retry-After, and
+    at least half the first back-off (the jitter keeps half)."""
+    return (t.same and t.short_gaps == 0 and t.after_503 >= RETRY_AFTER
+            and t.after_fault >= args.backoff / 2)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,19 @@ def test_an_expired_token_restarts_from_the_last_committed_datestamp(
         assert set(stored(lib)) == expected_ids(repo)
 
 
+def test_an_expired_token_in_a_list_out_of_order_restarts_the_list(
+    tmp_path: Path, records: list[Record]
+) -> None:
+    repo = OaiRepository.of(records, page_size=50)
+    repo.by_datestamp = False  # datestamps jump about: later pages may hold earlier ones
+    with LoopbackServer(repo) as server, Library(tmp_path) as lib:
+        server.at[3] = "expire"
+        harvest(lib, server)
+        assert repo.errors == ["badResumptionToken"]
+        assert repo.requests[3]["from"] == SINCE.isoformat()  # from the start of the list
+        assert set(stored(lib)) == expected_ids(repo)
+
+
 def test_an_empty_range_is_no_records_match(tmp_path: Path, records: list[Record]) -> None:
     repo = OaiRepository.of(records)
     with LoopbackServer(repo) as server, Library(tmp_path) as lib:
@@ -228,9 +241,10 @@ def test_one_log_line_per_request(tmp_path: Path, records: list[Record],
             harvest(lib, server)
     lines = [r.getMessage() for r in caplog.records if r.name == "papersift.harvest"]
     assert len(lines) == len(server.log)
-    assert lines[0].startswith(f"GET {server.url}/oai?verb=ListRecords")
-    assert "-> 503, 0 records, waited 0.00 s (HTTP 503; try 1)" in lines[0]
-    assert "-> 200, 50 records, waited 1." in lines[1]
+    assert lines[0] == (f"503, 0 records, waited 0.00 s (HTTP 503; try 1): GET {server.url}"
+                        f"/oai?verb=ListRecords&metadataPrefix=arXivRaw&set=cs&from={SINCE}")
+    assert lines[1].startswith("200, 50 records, waited 1.")
+    assert lines[2].startswith("200, 50 records, waited 0.") and "resumptionToken=" in lines[2]
 
 
 def test_the_gap_between_requests_is_kept_across_runs(tmp_path: Path,
@@ -283,3 +297,23 @@ def test_a_deleted_record_leaves_search_and_listings_but_keeps_its_votes(
         harvest(lib, server)
         assert lib.catalog.local_votes([gone.id]) == {gone.id: 2}
         assert lib.catalog.kept_votes(gone.id) == 0
+        assert lib.check() == []  # the lexical index holds exactly the catalog's papers
+
+
+def test_a_revised_record_is_found_by_its_new_text_only_and_once(
+    tmp_path: Path, records: list[Record]
+) -> None:
+    repo = OaiRepository.of(records[:80], page_size=100)
+    with LoopbackServer(repo) as server, Library(tmp_path) as lib:
+        harvest(lib, server)
+        old = next(r for r in repo.records.values() if r.id in expected_ids(repo))
+        repo.records[old.id] = old.revised(datetime(2025, 3, 26, tzinfo=UTC),
+                                           "Zeppelin logistics with tensor sketches.")
+        harvest(lib, server)
+        found = [r.paper.id for r in lib.search("zeppelin logistics", mode="lexical")]
+        assert found == [old.id]
+        title_hits = [r.paper.id for r in lib.search(old.title, mode="lexical", limit=50)]
+        assert title_hits.count(old.id) == 1  # one document per paper, not one per version
+        first_words = " ".join(old.abstract.split()[:12])
+        stale = [r.paper.id for r in lib.search(f'"{first_words}"', mode="lexical")]
+        assert old.id not in stale and lib.check() == []

@@ -273,7 +273,8 @@ def test_harvest_commands_report_and_fail_in_one_line(tmp_path: Path, records: l
         assert result.exit_code == 0, result.output
         added = len(Library(library))
         assert f"arxiv:cs: done after 1 pages (1 requests): {added} added" in result.output
-        assert f"GET {oai.url}/oai?verb=ListRecords" in result.output  # the request log
+        assert f"200, {added} records, waited " in result.output  # the request log
+        assert f": GET {oai.url}/oai?verb=ListRecords" in result.output
         result = runner.invoke(main, ["-L", library, "harvest", "daily-papers", "--url",
                                       daily.url + "/api/daily_papers", "--date", "2024-02-08",
                                       "--min-interval", "0", "--no-embed", "--quiet"])

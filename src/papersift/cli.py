@@ -542,14 +542,18 @@ def _request_log(quiet: bool, terminal: bool) -> None:
     logger = logging.getLogger("papersift.harvest")
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     if not logger.handlers:
-        if terminal:
-            from rich.logging import RichHandler
-
-            handler: logging.Handler = RichHandler(console=err, show_path=False)
-        else:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler = _TerminalLog() if terminal else logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"
+                                               if terminal else None))
         logger.addHandler(handler)
+
+
+class _TerminalLog(logging.Handler):
+    """Log lines above the progress bar, one screen line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(self.format(record), markup=False, highlight=False, soft_wrap=False,
+                  no_wrap=True, overflow="ellipsis")
 
 
 @harvest.command(name="arxiv")

@@ -119,7 +119,10 @@ class LexicalIndex:
 
     def _apply(self, writer: tantivy.IndexWriter, changes: list[Change]) -> int:
         for change in changes:
-            writer.delete_documents_by_term("rowid", change.rowid)
+            # by query: tantivy-py's delete_documents_by_term matches no unsigned field's
+            # term, so changed papers kept their old document and removed ones stayed
+            rowid = tantivy.Query.term_query(self.schema, "rowid", change.rowid)
+            writer.delete_documents_by_query(rowid)
             if change.paper is not None:
                 writer.add_document(self._document(change.rowid, change.paper))
         return len(changes)

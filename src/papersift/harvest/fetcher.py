@@ -6,7 +6,7 @@ a connection error or timeout, a response cut short, a 5xx or 429 (after the ser
 ``Retry-After`` when it sends one, else after a capped exponential back-off with jitter),
 or a page that does not parse (a cut without ``Content-Length`` looks like that). Other
 4xx answers are the caller's mistake and fail at once. Each request logs
-``GET <url> -> <status>, <n> records, waited <s> s`` on the ``papersift.harvest`` logger.
+``<status>, <n> records, waited <s> s: GET <url>`` on the ``papersift.harvest`` logger.
 """
 
 from __future__ import annotations
@@ -120,8 +120,9 @@ class Fetcher:
             self.gate.hold(host, self._clock() + self.settings.min_interval)
             problem = got.problem
             records = got.page.count if got.page is not None else 0
-            log.info("GET %s -> %s, %d records, waited %.2f s%s", target, got.status, records,
-                     waited, f" ({problem}; try {attempt})" if problem else "")
+            # the URL last: on a terminal a long resumption token is what gets cut off
+            log.info("%s, %d records, waited %.2f s%s: GET %s", got.status, records, waited,
+                     f" ({problem}; try {attempt})" if problem else "", target)
             if got.fatal is not None:
                 raise got.fatal
             if got.page is not None:

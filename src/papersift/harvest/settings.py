@@ -29,8 +29,8 @@ class HarvestSettings:
     )
     min_interval: float = setting(
         3.0,
-        "Seconds between the starts of two requests to one host (arXiv asks for 3), kept "
-        "across runs of the same library.",
+        "Seconds between two requests to one host, counted from the start of the first and "
+        "from the end of its answer (arXiv asks for 3); kept across runs of one library.",
     )
     timeout: float = setting(
         60.0, "Seconds a request may take to connect, or wait between two reads, before it fails."
