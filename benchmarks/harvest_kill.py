@@ -215,7 +215,11 @@ def prepare(work: Path, n_base: int, n_records: int, seed: int, page_size: int, 
                        capture_output=True)
         seconds = time.perf_counter() - started
     listed = sum(r.datestamp >= high for r in today)
-    return Feed(base, today, listed, voted, snapshot(reference, voted), seconds)
+    expected = snapshot(reference, voted)
+    if expected["check"]:
+        raise SystemExit(f"the uninterrupted run left a library that fails check: "
+                         f"{expected['check']}")
+    return Feed(base, today, listed, voted, expected, seconds)
 
 
 def polite_run(work: Path, feed: Feed) -> dict[str, float]:
