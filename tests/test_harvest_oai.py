@@ -92,6 +92,9 @@ def test_the_next_run_starts_from_the_newest_datestamp(
         assert late.id in stored(lib) and report.counts.added == 1
         assert report.counts.unchanged == len(
             [r for r in repo.records.values() if r.datestamp >= newest]) - 1
+        state = harvest_states(lib)[0]
+        assert (state.papers, state.total) == (1, len(stored(lib)))
+        assert state.position == f"next run from {late.datestamp.isoformat()}"
 
 
 def test_retry_after_in_seconds_is_honoured(tmp_path: Path, records: list[Record]) -> None:

@@ -68,8 +68,8 @@ class OaiCursor:
 
     def describe(self) -> str:
         if self.token:
-            return f"list from {self.since or 'the start'} at record {self.done}"
-        return f"from {self.next_from() or 'the start'}"
+            return f"stopped at record {self.done} of the list from {self.since or 'the start'}"
+        return f"next run from {self.next_from() or 'the start'}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -98,14 +98,15 @@ def harvest_daily_papers(
         for n, current in enumerate(dates, 1):
             if run.stopped():
                 break
-            _one_day(run, current, max(last or current, current))
             last = max(last or current, current)
+            _one_day(run, current, last)
             progress(SOURCE, n, len(dates))
     return run.report
 
 
 def _one_day(run: HarvestRun, current: date, newest: date) -> None:
-    """Every page of one day's list; the last page commits the day as done."""
+    """Every page of one day's list; the last page commits ``newest`` as the newest day
+    fetched whole."""
     size = max(1, min(run.settings.daily_page_size, 100))
     seen: set[str] = set()
     for number in range(10_000):  # a bound against a server that ignores ``p``
@@ -116,7 +117,8 @@ def _one_day(run: HarvestRun, current: date, newest: date) -> None:
         done = page.count < size or not fresh
         position = {store.cursor_key(SOURCE): json.dumps({"last_day": newest.isoformat()})}
         run.commit(fresh, rejected=page.rejected, position=position if done else None,
-                   where=f"{current.isoformat()} done" if done else current.isoformat())
+                   where=f"through {current.isoformat()}" if done else
+                   f"part of {current.isoformat()}")
         if done:
             return
     raise HarvestError(f"{run.settings.daily_papers_url}: more than 10,000 pages for "

@@ -34,7 +34,7 @@ class HarvestReport:
     def summary(self) -> str:
         c = self.counts
         end = "stopped" if self.stopped else "done"
-        where = f"; next: {self.position}" if self.position else ""
+        where = f"; {self.position}" if self.position else ""
         return (f"{self.source}: {end} after {self.pages} pages ({self.requests} requests): "
                 f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{self.deleted} deleted, {len(self.rejected)} rejected{where}")
