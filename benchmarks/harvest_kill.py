@@ -160,7 +160,8 @@ def run_trial(seed: int, feed: Feed, work: Path, page_size: int, gap: float,
         with open(work / f"trial-{seed}-2.log", "wb") as log:
             rerun = subprocess.run(argv, stderr=log, stdout=subprocess.DEVNULL, check=False)
         if rerun.returncode != 0:
-            raise SystemExit(f"trial {seed}: the rerun failed; see {work}/trial-{seed}-2.log")
+            tail = (work / f"trial-{seed}-2.log").read_text()[-3000:]
+            raise SystemExit(f"trial {seed}: the rerun failed (exit {rerun.returncode}):\n{tail}")
         gaps = server.gaps()
         trial = Trial(
             seed=seed, kill_page=kill_page, delay=delay, killed=killed,
@@ -282,6 +283,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.2)
     parser.add_argument("--backoff", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--skip", type=int, default=0, help="Start at this trial (to repeat one).")
     parser.add_argument("--polite", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -292,7 +294,7 @@ def main() -> None:
         feed = prepare(work, args.base, args.records, args.seed, args.page_size, args.gap,
                        args.backoff)
         trials = []
-        for n in range(args.trials):
+        for n in range(args.skip, args.trials):
             trials.append(run_trial(args.seed + n, feed, work, args.page_size, args.gap,
                                     args.backoff))
             print(trials[-1], file=sys.stderr, flush=True)

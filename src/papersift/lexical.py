@@ -108,6 +108,9 @@ class LexicalIndex:
         if applied >= target:
             return 0
         writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+        # a process killed while committing leaves files no commit lists; the next commit
+        # may need one of their names (FileAlreadyExists on a .del file): clear them first
+        writer.garbage_collect_files()
         written = 0
         for batch in catalog.changes_since(applied):
             written += self._apply(writer, batch)
