@@ -47,6 +47,7 @@ from tests.protocol_servers import (  # noqa: E402
 
 from common import SAMPLE, machine, publish  # noqa: E402
 from papersift.library import Library  # noqa: E402
+from papersift.query import Filters  # noqa: E402
 
 RETRY_AFTER = 1.0
 
@@ -82,13 +83,13 @@ def feeds(n_base: int, n_records: int, seed: int) -> tuple[list[Record], list[Re
 def snapshot(path: Path, voted: list[str]) -> dict[str, object]:
     """Everything a harvest is responsible for, in a comparable form."""
     with Library(path) as lib:
-        papers = lib.catalog.by_rowids(lib.catalog.rowids())
-        ids = sorted(p.id for p in papers.values())
-        cursor = json.loads(lib.catalog.get_meta("harvest.cursor:arxiv") or "{}")
-        return {
+        papers = lib.store.papers(lib.store.matching(Filters()).tolist())
+        cursor = json.loads(lib.store.get_meta("harvest.cursor:arxiv") or "{}")
+        return {  # a paper's votes here are part of it (votes_here)
             "papers": sorted(astuple(p) for p in papers.values()),
-            "votes": lib.catalog.local_votes(ids),
-            "kept": {i: lib.catalog.kept_votes(i) for i in voted},
+            "voters": {i: [v for v in ("voter-a", "voter-b") if lib.store.voted([i], v)]
+                       for i in voted},
+            "kept": {i: lib.store.kept_votes(i) for i in voted},
             "high": cursor.get("high"),
             "token": cursor.get("token"),
             "check": lib.check(),
@@ -206,8 +207,8 @@ def prepare(work: Path, n_base: int, n_records: int, seed: int, page_size: int, 
                        capture_output=True)
     with Library(base) as lib:
         for paper_id in voted:
-            lib.catalog.add_vote(paper_id, "voter-a")
-            lib.catalog.add_vote(paper_id, "voter-b")
+            lib.upvote(paper_id, "voter-a")
+            lib.upvote(paper_id, "voter-b")
     reference = work / "reference"
     shutil.copytree(base, reference)
     with LoopbackServer(OaiRepository.of(today, page_size=page_size)) as server:
@@ -245,8 +246,8 @@ def report(trials: list[Trial], args: argparse.Namespace, feed: Feed,
     lines = [
         f"# Harvest killed with SIGKILL, then rerun ({machine()})",
         "",
-        f"`python benchmarks/harvest_kill.py --trials {args.trials} --records {args.records}"
-        f"{' --polite' if polite else ''}`: {feed.listed} records listed today after a library "
+        f"`python benchmarks/harvest_kill.py {' '.join(sys.argv[1:])}`: {feed.listed} "
+        "records listed today after a library "
         f"of {args.base} harvested yesterday; pages of {args.page_size}; gap "
         f"{args.gap:g} s, back-off base {args.backoff:g} s, Retry-After {RETRY_AFTER:g} s. "
         f"Uninterrupted run (the reference): {feed.seconds:.1f} s.",

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from papersift import feeds
 from papersift.harvest import (
     HarvestError,
     HarvestSettings,
@@ -19,6 +18,7 @@ from papersift.harvest import (
     harvest_states,
 )
 from papersift.library import Library
+from papersift.query import Filters
 from tests.protocol_servers import Answer, LoopbackServer, OaiRepository, Record, records_from_jsonl
 
 TODAY = date(2025, 3, 25)
@@ -45,8 +45,8 @@ def expected_ids(repo: OaiRepository, since: date = SINCE, set_spec: str = "cs")
 
 
 def stored(lib: Library) -> dict[str, tuple[int | None, str, date | None]]:
-    return {p.id: (p.version, p.abstract, p.published)
-            for p in lib.catalog.by_rowids(lib.catalog.rowids()).values()}
+    every = lib.store.papers(lib.store.matching(Filters()).tolist())
+    return {p.id: (p.version, p.abstract, p.published) for p in every.values()}
 
 
 def harvest(lib: Library, server: LoopbackServer, **kwargs: object) -> object:
@@ -286,20 +286,22 @@ def test_a_deleted_record_leaves_search_and_listings_but_keeps_its_votes(
         harvest(lib, server)
         gone = next(r for r in repo.records.values() if r.id in expected_ids(repo))
         for voter in ("alice", "bob"):
-            assert lib.catalog.add_vote(gone.id, voter)
+            assert lib.upvote(gone.id, voter).voted
         day = lib.get(gone.id).published  # type: ignore[union-attr]
-        assert gone.id in [p.id for p in feeds.daily(lib, day, limit=100).papers]
+        assert gone.id in [p.id for p in lib.daily(day, limit=100).papers]
         repo.records[gone.id] = replace(gone, deleted_on=date(2025, 3, 24))
         report = harvest(lib, server)
         assert report.deleted == 1 and lib.get(gone.id) is None  # type: ignore[attr-defined]
         assert gone.id not in [r.paper.id for r in lib.search(gone.title, mode="lexical")]
-        assert gone.id not in [p.id for p in feeds.daily(lib, day, limit=100).papers]
-        assert lib.catalog.kept_votes(gone.id) == 2
+        assert gone.id not in [p.id for p in lib.daily(day, limit=100).papers]
+        assert lib.store.kept_votes(gone.id) == 2
         back = replace(gone, deleted_on=None).revised(datetime(2025, 3, 25, tzinfo=UTC))
         repo.records[gone.id] = back
         harvest(lib, server)
-        assert lib.catalog.local_votes([gone.id]) == {gone.id: 2}
-        assert lib.catalog.kept_votes(gone.id) == 0
+        returned = lib.get(gone.id)
+        assert returned is not None and returned.votes_here == 2
+        assert lib.store.kept_votes(gone.id) == 0
+        assert lib.store.voted([gone.id], "alice") == {gone.id}
         assert lib.check() == []  # the lexical index holds exactly the catalog's papers
 
 

@@ -26,6 +26,7 @@ from papersift.harvest.daily import days_to_fetch
 from papersift.harvest.politeness import HostGate, backoff_delay, retry_after_seconds
 from papersift.library import Library
 from papersift.papers import document_text
+from papersift.query import Filters
 from tests.protocol_servers import (
     ArxivApi,
     DailyItem,
@@ -61,8 +62,8 @@ def test_api_pages_through_every_result(tmp_path: Path, records: list[Record]) -
         assert found is not None and len(found) > 15
         s = FAST.replace(arxiv_api_url=server.url + "/api/query", api_page_size=7)
         report = harvest_arxiv_api(lib, query, settings=s)
-        assert {p.id for p in lib.catalog.by_rowids(lib.catalog.rowids()).values()} == {
-            r.id for r in found}
+        every = lib.store.papers(lib.store.matching(Filters()).tolist())
+        assert {p.id for p in every.values()} == {r.id for r in found}
         assert report.requests == -(-len(found) // 7) and report.counts.added == len(found)
         starts = [int(e.target.split("start=")[1].split("&")[0]) for e in server.log]
         assert starts == list(range(0, len(found), 7))
@@ -179,22 +180,21 @@ def test_a_new_version_updates_the_paper_in_place_and_its_vector(
         harvest_oai(lib, since=date(2025, 3, 1), settings=s, today=date(2025, 3, 25))
         lib.embed()
         target = next(r for r in repo.records.values() if lib.get(r.id) is not None)
-        rowid, old = lib.catalog.rowid(target.id), lib.get(target.id)
+        rowid, old = lib.store.key_of(target.id), lib.get(target.id)
         assert old is not None and rowid is not None
-        before = lib.semantic.vector_of(rowid)
+        before = lib.dense.vectors(np.asarray([rowid]))[1][0]
         new_abstract = "We replace the method with a quantum annealing scheduler for trains."
         repo.records[target.id] = target.revised(datetime(2025, 3, 26, tzinfo=UTC),
                                                  new_abstract)
         report = harvest_oai(lib, settings=s, today=date(2025, 3, 27))
         assert report.counts.updated == 1
         paper = lib.get(target.id)
-        assert paper is not None and lib.catalog.rowid(target.id) == rowid
+        assert paper is not None and lib.store.key_of(target.id) == rowid
         assert (paper.version, paper.abstract) == (len(target.versions) + 1, new_abstract)
-        assert lib.semantic.pending(lib.catalog) == 1
+        assert lib.store.count_unembedded(lib.encoder.name) == 1 and not lib.semantic_ready()
         assert lib.embed() == 1
-        after = lib.semantic.vector_of(rowid)
-        expected = lib.semantic.encoder.encode([document_text(paper.title, new_abstract)])[0]
-        assert before is not None and after is not None
+        after = lib.dense.vectors(np.asarray([rowid]))[1][0]
+        expected = lib.encoder.encode([document_text(paper.title, new_abstract)])[0]
         assert float(np.dot(after, expected)) > 0.99 > float(np.dot(after, before))
         hits = lib.search("quantum annealing scheduler for trains", mode="semantic", limit=1)
         assert hits[0].paper.id == target.id

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -25,11 +23,13 @@ from rich.progress import (
 )
 
 from papersift import __version__, sources
-from papersift.catalog import CatalogError
 from papersift.encoders import EncoderError
-from papersift.library import DEFAULT_PATH, Library
+from papersift.errors import LibraryError, LockBusy
+from papersift.library import DEFAULT_PATH, Library, LibraryStats
 from papersift.papers import Paper
-from papersift.ranking import Filters, SearchResult
+from papersift.query import Filters, QueryError
+from papersift.ranking import SearchResult
+from papersift.search_results import SearchResults
 from papersift.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -71,23 +71,29 @@ def progress_bars(enabled: bool, unit: str | None = None) -> Iterator[Any]:
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
     """Open the library; only ``ingest`` may create one where there is none."""
-    path = Path(ctx.obj["library"])
-    if not create and not (path / "catalog.sqlite").exists():
+    path = ctx.obj["library"]
+    if not create and not Library.exists(path):
         raise UserError(f"no library at {path}: run `papersift ingest FILE` first, or point "
                         "--library / PAPERSIFT_LIBRARY at one")
     try:
         return Library(path, **options)
-    except CatalogError as error:
+    except LibraryError as error:
         raise UserError(str(error)) from None
 
 
 def _filters(since: datetime | None, until: datetime | None, category: tuple[str, ...],
              author: tuple[str, ...]) -> Filters:
     """Filters from the shared options (click parses dates as datetimes)."""
-    return Filters(
-        since=since.date() if since else None, until=until.date() if until else None,
-        categories=tuple(category), authors=tuple(author),
-    )
+    try:
+        return Filters.parse(since=since.date() if since else None,
+                             until=until.date() if until else None,
+                             category=category, author=author)
+    except QueryError as error:
+        raise UserError(f"--{error.field}: {str(error).split(': ', 1)[1]}") from None
+
+
+def _waiting(holder: str) -> None:
+    err.print(f"another ingest is writing to this library ({_escape(holder)}); waiting for it")
 
 
 def _paper_json(paper: Paper) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def _render(rank: int, result: SearchResult, width: int = 300) -> None:
     facts = [
         _authors_line(paper),
         paper.published.isoformat() if paper.published else "",
-        f"▲ {paper.upvotes}" if paper.upvotes else "",
+        f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
         paper.organization or "",
         " ".join(paper.categories[:3]),
     ]
@@ -169,14 +175,15 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], fmt: str | None,
         mapping[source] = target
     lib = _library(ctx, create=True)
     show = progress if progress is not None else err.is_terminal
-    try:
-        with progress_bars(show) as bar:
-            report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar)
-    except sources.SourceError as error:
-        raise UserError(f"{error} (papers read before this were stored)") from None
+    with progress_bars(show) as bar:
+        report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar,
+                            wait=_waiting)
     for rejected in report.rejected:
         err.print(_escape(str(rejected)), markup=False)
-    err.print(report.summary() + f" · {len(lib)} papers in {lib.path}")
+    for error in report.errors:
+        err.print(f"[red]error:[/red] {_escape(str(error))}", markup=True)
+    if report.read or report.rejected or not report.errors:
+        err.print(report.summary() + f" · {len(lib):,} papers in {lib.location}")
     if embed and len(lib):
         _embed(lib, show)
     if not report.ok:
@@ -223,17 +230,24 @@ def search(ctx: click.Context, query: str, since: Any, until: Any, category: tup
     results = lib.search(query, mode=mode, filters=filters,  # type: ignore[arg-type]
                          limit=limit, offset=offset)
     if as_json:
-        payload = [
-            {"rank": offset + i + 1, "score": r.score, "why": list(r.why),
-             "paper": _paper_json(r.paper)}
-            for i, r in enumerate(results)
-        ]
-        click.echo(json.dumps({"query": query, "results": payload}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps({"query": query, **_results_json(results, offset)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     if not results:
         err.print("no papers match; try fewer words or wider filters")
     for i, result in enumerate(results, start=offset + 1):
         _render(i, result)
+
+
+def _results_json(results: SearchResults, offset: int = 0) -> dict[str, Any]:
+    return {
+        "mode": results.mode, "requested": results.requested,
+        "coverage": round(results.coverage, 4), "notice": results.notice,
+        "results": [{"rank": offset + i + 1, "score": r.score, "why": list(r.why),
+                     "paper": _paper_json(r.paper)} for i, r in enumerate(results)],
+    }
 
 
 @main.command()
@@ -252,8 +266,10 @@ def show(ctx: click.Context, paper_id: str, as_json: bool) -> None:
         click.echo(json.dumps(_paper_json(paper), ensure_ascii=False, indent=1))
         return
     out.print(f"[bold]{_escape(paper.title)}[/bold]")
-    out.print(f"[dim]{_escape(paper.id)} · {paper.published or 'no date'} · "
-              f"{_escape(' '.join(paper.categories))}[/dim]")
+    facts = [paper.id, str(paper.published or "no date"), " ".join(paper.categories),
+             f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
+             paper.organization or ""]
+    out.print(f"[dim]{_escape(' · '.join(f for f in facts if f))}[/dim]")
     out.print(_escape(", ".join(paper.authors) or f"{paper.n_authors} authors"))
     out.print()
     out.print(_escape(paper.abstract))
@@ -272,12 +288,34 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     Example: papersift stats --json
     """
-    info = _library(ctx).stats()
+    lib = _library(ctx)
+    stats, status = lib.stats(), lib.status()
     if as_json:
-        click.echo(json.dumps(info, indent=1))
+        click.echo(json.dumps(_stats_json(stats, status.coverage), indent=1, default=str))
         return
-    for key, value in info.items():
-        out.print(f"{key:>18}: {_escape(str(value))}")
+    store = stats.store
+    out.print(f"{store.papers:,} papers in {_escape(stats.location)}")
+    if store.first_date:
+        out.print(f"  listed {store.first_date} .. {store.last_date} ({store.days:,} days), "
+                  f"{store.authors:,} authors, {store.votes:,} upvotes cast here")
+    out.print(f"  lexical index: {stats.lexical_documents:,} papers"
+              + ("" if status.lexical_ready else " (behind the catalog: run `papersift "
+                 "ingest` again or `papersift reindex`)"))
+    out.print(f"  vectors ({_escape(stats.encoder)}): {stats.vectors:,} "
+              f"({100 * status.coverage:.0f}% of the papers)")
+    if store.top_categories:
+        top = ", ".join(f"{c} {n:,}" for c, n in list(store.top_categories.items())[:6])
+        out.print(f"  top categories: {_escape(top)}")
+    for job in stats.jobs:
+        out.print(f"  job {_escape(job.describe())}")
+
+
+def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:
+    data = asdict(stats)
+    data["coverage"] = round(coverage, 4)
+    data["jobs"] = [{**asdict(j), "stalled": j.stalled(), "summary": j.describe()}
+                    for j in stats.jobs]
+    return data
 
 
 @main.command()
@@ -306,17 +344,26 @@ def reindex(ctx: click.Context) -> None:
     err.print(f"lexical index rebuilt: {written} papers")
 
 
-def _embed(lib: Library, show: bool) -> None:
+def _embed(lib: Library, show: bool, wait: bool = True) -> None:
     try:
-        with progress_bars(show) as bar:
-            done = lib.embed(progress=bar)
+        try:
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=False)
+        except LockBusy as busy:
+            if not wait:
+                raise UserError(f"another process is embedding this library ({busy.holder}); "
+                                "its progress shows in `papersift stats`") from None
+            err.print(f"another process is embedding this library ({_escape(busy.holder or '')}"
+                      "); waiting for it to finish, then embedding what is left")
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=True)
     except EncoderError as error:
         raise UserError(str(error)) from None
     except KeyboardInterrupt:
         err.print("embedding interrupted; run `papersift embed` to go on where it stopped")
         raise SystemExit(130) from None
-    err.print(f"embedded {done} papers with {lib.encoder_spec} "
-              f"({lib.semantic.count} vectors stored)")
+    err.print(f"embedded {done:,} papers with {lib.encoder_spec} "
+              f"({lib.dense.count:,} vectors stored)")
 
 
 @main.command()
@@ -324,8 +371,10 @@ def _embed(lib: Library, show: bool) -> None:
               help="minilm (default, bundled), minilm-torch, or a sentence-transformers "
                    "model name in the local cache or a local model folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="When another process is embedding: wait for it, or stop at once.")
 @click.pass_context
-def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> None:
+def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool) -> None:
     """Embed every paper that has no current vector (resumable; interrupt at any time).
 
     Naming another encoder embeds the library again with it and makes it the default.
@@ -333,7 +382,7 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
     Example: papersift embed --encoder ./models/bge-small-en-v1.5
     """
     lib = _library(ctx, encoder=encoder)
-    _embed(lib, progress if progress is not None else err.is_terminal)
+    _embed(lib, progress if progress is not None else err.is_terminal, wait)
 
 
 @main.command()
@@ -348,13 +397,7 @@ def index(ctx: click.Context, recall: float | None) -> None:
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    built = lib.build_index(recall=recall)
-    if built is None:
-        err.print(f"exact search: {lib.semantic.count} vectors, under the "
-                  f"{lib.settings.exact_below} from which the adaptive index is used")
-    else:
-        err.print(f"adaptive index over {built.count} vectors, "
-                  f"{getattr(built, 'params', '')}")
+    err.print(lib.build_index(recall=recall))
 
 
 @main.command()
@@ -376,11 +419,11 @@ def similar(ctx: click.Context, paper_id: str, since: Any, until: Any,
     filters = _filters(since, until, category, author)
     results = lib.similar(paper_id, limit=limit, filters=filters)
     if as_json:
-        payload = [{"rank": i + 1, "score": r.score, "paper": _paper_json(r.paper)}
-                   for i, r in enumerate(results)]
-        click.echo(json.dumps({"paper": paper_id, "similar": payload}, ensure_ascii=False,
-                              indent=1))
+        click.echo(json.dumps({"paper": paper_id, **_results_json(results)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     for i, result in enumerate(results, start=1):
         _render(i, result)
 
@@ -431,6 +474,94 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
     out.print(table)
 
 
+@main.group()
+def vectors() -> None:
+    """Move a library's vectors between machines (embed once, on a GPU box, use anywhere)."""
+
+
+@vectors.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def vectors_export(ctx: click.Context, file: str) -> None:
+    """Write the vectors of every paper, with the paper ids and the encoder, to FILE (.npz).
+
+    Example: papersift vectors export library-vectors.npz
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            written = lib.export_vectors(file, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    err.print(f"wrote {written:,} vectors of {lib.dense.name} to {_escape(file)}")
+
+
+@vectors.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--encoder", "-e", "encoder", metavar="NAME",
+              help="The encoder that made a bare .npy file (an .npz file says it itself).")
+@click.pass_context
+def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
+    """Store the vectors in FILE for the papers this library has; semantic search is ready
+    when it ends. Vectors of another encoder are refused.
+
+    Example: papersift vectors import ../shared/data/arxiv-75k-minilm.f16.npy -e minilm-l6-int8
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            report = lib.import_vectors(file, encoder=encoder, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    except EncoderError as error:
+        raise UserError(str(error)) from None
+    status = lib.status()
+    err.print(f"imported {report.stored:,} of {report.total:,} vectors"
+              + (f" ({report.unknown:,} for papers not in this library)" if report.unknown
+                 else "")
+              + f"; {status.embedded:,} of {status.papers:,} papers have vectors")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """Background jobs (embedding): what each is doing, in whichever process runs it.
+
+    Example: papersift jobs
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    states = _library(ctx).status().jobs
+    if not states:
+        err.print("no jobs have run in this library yet")
+    for job in states:
+        out.print(_escape(job.describe()))
+
+
+@jobs.command("run")
+@click.option("--every", default=10.0, show_default=True, type=click.FloatRange(1.0),
+              help="Seconds between checks for new work.")
+@click.pass_context
+def jobs_run(ctx: click.Context, every: float) -> None:
+    """Run the background jobs in this process until interrupted: embed what other processes
+    add (for servers started with --no-embed, e.g. many web workers on several hosts).
+
+    Example: papersift jobs run
+    """
+    import time
+
+    lib = _library(ctx)
+    lib.start_jobs(embed=True, every=every)
+    err.print("running jobs; Ctrl-C stops them (their work so far is kept)")
+    try:
+        while True:
+            time.sleep(60)
+            for job in lib.status().jobs:
+                err.print(_escape(job.describe()))
+    except KeyboardInterrupt:
+        lib.close()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback needs PAPERSIFT_SECRET.")
@@ -438,8 +569,13 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
 @click.option("--embed/--no-embed", default=True, show_default=True,
               help="Embed papers that have no vector in the background while serving.")
 @click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For (behind a proxy).")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (about one per core); they share the library.")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A web setting (see README), e.g. --set per_page=50 --set title=Lab.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
+          workers: int, overrides: tuple[str, ...]) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
     Search answers at once (lexical); semantic search switches on when the background
@@ -448,174 +584,20 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     Example: papersift serve --port 8000
     """
     try:
-        from papersift.web.serve import ServeError
+        from papersift.web.serve import ServeError, web_settings
         from papersift.web.serve import serve as run_server
     except ImportError as error:
         raise UserError(f"{error}: pip install 'papersift[server]'") from None
+    try:
+        settings = web_settings(overrides)
+    except ValueError as error:
+        raise UserError(f"--set: {error}") from None
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers)
+                   proxy_headers=proxy_headers, workers=workers, settings=settings)
     except ServeError as error:
         raise UserError(str(error)) from None
-
-
-@main.group()
-def harvest() -> None:
-    """Bring in new papers from arXiv (OAI-PMH, the API) and Hugging Face Daily Papers.
-
-    Each run goes on from where the last one stopped (killed or not), asks each host at
-    most once every 3 s, and logs one line per request. See README, "Harvesting".
-
-    Example: papersift harvest arxiv --set cs && papersift harvest daily-papers
-    """
-
-
-def _harvest_options(command: Any) -> Any:
-    options = [
-        click.option("--url", help="The source's URL (a mirror or a test server); default: "
-                                   "the public service."),
-        click.option("--min-interval", type=click.FloatRange(0), default=None,
-                     help="Seconds between requests to one host (default 3, arXiv's policy)."),
-        click.option("--setting", "changes", multiple=True, metavar="NAME=VALUE",
-                     help="Change a harvest setting, e.g. retries=3 (README lists them)."),
-        click.option("--progress/--no-progress", default=None,
-                     help="Progress bar (default: on a tty)."),
-        click.option("--embed/--no-embed", default=True, show_default=True,
-                     help="Embed the new papers afterwards (resumable; `papersift embed`)."),
-        click.option("--quiet", "-q", is_flag=True, help="No log line per request."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return click.pass_context(command)
-
-
-def _harvest_settings(changes: tuple[str, ...], **given: Any) -> Any:
-    """Harvest settings from ``--setting NAME=VALUE`` items and the named options."""
-    from papersift.harvest import HarvestSettings
-
-    defaults = HarvestSettings()
-    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    for item in changes:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise UserError(f"--setting {item!r}: write it as NAME=VALUE, e.g. retries=3")
-        kind: type = type(getattr(defaults, name, ""))
-        try:
-            values[name] = kind(text)
-        except ValueError:
-            what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
-            raise UserError(f"--setting {item}: expected {what}") from None
-    try:
-        return defaults.replace(**values)
-    except ValueError as error:
-        raise UserError(f"{error}; see README, Harvesting") from None
-
-
-def _run_harvest(ctx: click.Context, url_setting: str, url: str | None,
-                 min_interval: float | None, changes: tuple[str, ...], progress: bool | None,
-                 embed: bool, quiet: bool, work: Any) -> None:
-    """Open the library, run ``work(library, settings, progress)``, report, then embed."""
-    from papersift.harvest import HarvestError
-
-    settings = _harvest_settings(changes, **{url_setting: url, "min_interval": min_interval})
-    show = progress if progress is not None else err.is_terminal
-    _request_log(quiet, show)
-    lib = _library(ctx, create=True)
-    try:
-        with progress_bars(show, unit="records") as bar:
-            report = work(lib, settings, bar)
-    except HarvestError as error:
-        raise UserError(f"{error} (pages harvested before this were stored)") from None
-    except KeyboardInterrupt:
-        err.print("harvest interrupted; run it again to go on where it stopped")
-        raise SystemExit(130) from None
-    for rejected in report.rejected:
-        err.print(_escape(str(rejected)), markup=False)
-    err.print(_escape(report.summary()) + f" · {len(lib)} papers in {lib.path}")
-    if embed and report.brought:
-        _embed(lib, show)
-
-
-def _request_log(quiet: bool, terminal: bool) -> None:
-    """One line per request on stderr (beside the progress bar on a terminal)."""
-    logger = logging.getLogger("papersift.harvest")
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not logger.handlers:
-        handler = _TerminalLog() if terminal else logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"
-                                               if terminal else None))
-        logger.addHandler(handler)
-
-
-class _TerminalLog(logging.Handler):
-    """Log lines above the progress bar, one screen line each."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        err.print(self.format(record), markup=False, highlight=False, soft_wrap=False,
-                  no_wrap=True, overflow="ellipsis")
-
-
-@harvest.command(name="arxiv")
-@click.option("--set", "set_spec", default="cs", show_default=True,
-              help="arXiv OAI set: cs, math, physics:hep-th, ...; 'all' for every set.")
-@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]),
-              help="Start a new list at this datestamp (default: the last one seen).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="End the list here.")
-@_harvest_options
-def harvest_arxiv(ctx: click.Context, set_spec: str, since: datetime | None,
-                  until: datetime | None, **options: Any) -> None:
-    """Harvest arXivRaw records of one set over OAI-PMH, from the last datestamp seen.
-
-    Example: papersift harvest arxiv --set cs --from 2026-06-01
-    """
-    from papersift.harvest import harvest_oai
-
-    _run_harvest(ctx, "oai_url", work=lambda lib, settings, bar: harvest_oai(
-        lib, set_spec=None if set_spec == "all" else set_spec,
-        since=since.date() if since else None, until=until.date() if until else None,
-        settings=settings, progress=bar), **options)
-
-
-@harvest.command(name="arxiv-api")
-@click.option("--query", required=True, help='arXiv API search_query, e.g. "cat:cs.IR".')
-@click.option("--max", "max_results", type=click.IntRange(1, 30000), default=1000,
-              show_default=True, help="Most papers to bring.")
-@click.option("--sort", type=click.Choice(["submitted", "updated", "relevance"]),
-              default="submitted", show_default=True, help="Order of results (newest first).")
-@_harvest_options
-def harvest_arxiv_api(ctx: click.Context, query: str, max_results: int, sort: str,
-                      **options: Any) -> None:
-    """Pull the papers matching a query from the arXiv API (one-off, paged, polite).
-
-    Example: papersift harvest arxiv-api --query "cat:cs.IR AND ti:retrieval" --max 200
-    """
-    from papersift.harvest import harvest_arxiv_api as pull
-
-    _run_harvest(ctx, "arxiv_api_url", work=lambda lib, settings, bar: pull(
-        lib, query, max_results=max_results, sort=sort, settings=settings, progress=bar),
-        **options)
-
-
-@harvest.command(name="daily-papers")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day.")
-@click.option("--days", type=click.IntRange(1, 366),
-              help="The last N days (default: 3, and any days missed since the last run).")
-@_harvest_options
-def harvest_daily(ctx: click.Context, day: datetime | None, days: int | None,
-                  **options: Any) -> None:
-    """Fetch Hugging Face Daily Papers: new entries, and fresh upvotes, organizations,
-    submitters and code links for recent days.
-
-    Example: papersift harvest daily-papers --days 7
-    """
-    from papersift.harvest import harvest_daily_papers
-
-    if day and days:
-        raise UserError("give --date or --days, not both")
-    _run_harvest(ctx, "daily_papers_url", work=lambda lib, settings, bar: harvest_daily_papers(
-        lib, day=day.date() if day else None, days=days, settings=settings, progress=bar),
-        **options)
 
 
 def _index_settings(kind: str) -> Settings | None:
@@ -631,6 +613,11 @@ def _library_given(ctx: click.Context) -> bool:
     source = root.get_parameter_source("library")
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
+
+# the harvest commands live in their own module; they use the helpers above
+from papersift.cli_harvest import harvest  # noqa: E402
+
+main.add_command(harvest)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

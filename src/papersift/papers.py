@@ -76,6 +76,14 @@ class Paper:
     author_count: int | None = None
     comment: str | None = None
     submitter: str | None = None
+    #: Upvotes cast on this server; filled in by the store on every read, never part of the
+    #: record a source gives (``upvotes`` is the source's own count).
+    votes_here: int = 0
+
+    @property
+    def total_upvotes(self) -> int:
+        """The source's count plus the votes cast here: what pages show and rank by."""
+        return self.upvotes + self.votes_here
 
     @property
     def n_authors(self) -> int:

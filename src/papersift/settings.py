@@ -24,7 +24,8 @@ class Settings:
     """Tunable behaviour of a library. ``describe()`` lists every setting with its help."""
 
     ingest_batch: int = setting(
-        2000, "Papers written to the catalog per transaction during ingest."
+        500, "Papers written to the catalog per transaction during ingest (each holds the "
+        "write lock briefly, so votes and other writers get their turn)."
     )
     embed_batch: int = setting(
         64, "Papers per encoder call while embedding; one stored segment per 16 batches."

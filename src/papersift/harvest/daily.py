@@ -4,7 +4,7 @@
 :mod:`papersift.sources.daily_json`). Each run asks for the last ``daily_refresh_days``
 days (today included) so upvotes, organizations, submitters and code links of recent papers
 stay fresh, and for every day since the last run when runs were missed (up to
-``daily_catch_up_days``). A refreshed count updates the stored paper (the catalog keeps the
+``daily_catch_up_days``). A refreshed count updates the stored paper (the store keeps the
 newest non-empty value of each field). Each page is committed with the day it finished.
 """
 

@@ -28,7 +28,7 @@ class HarvestRun:
     """One run of one source: ``run.fetcher.get(...)`` pages, ``run.commit(...)`` each.
 
     On entry the source's state records the start and the lexical index catches up with
-    the catalog (a killed run may have left it behind); on exit it records success, or the
+    the store (a killed run may have left it behind); on exit it records success, or the
     :class:`HarvestError` that ended the run (which is raised on).
     """
 

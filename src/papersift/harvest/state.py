@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
-from papersift.catalog import UpsertCounts
+from papersift.backends.base import UpsertCounts
 from papersift.papers import Rejected
 
 __all__ = ["HarvestReport", "HarvestState"]

@@ -2,7 +2,7 @@
 read and written, request times remembered. Re-point these functions, nothing else, when the
 library's stores move behind the backend protocols.
 
-Keys in the catalog's meta table: ``harvest.state:<source>`` (a :class:`HarvestState` as
+Keys in the paper store's meta table: ``harvest.state:<source>`` (a :class:`HarvestState` as
 JSON), ``harvest.cursor:<source>`` (where a list stands, JSON) and ``harvest.host:<host>``
 (the wall-clock time before which that host must not be asked again: the politeness gap,
 or a back-off).
@@ -11,10 +11,11 @@ or a back-off).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from papersift.catalog import UpsertCounts
+from papersift.backends.base import UpsertCounts
 from papersift.library import Library
 from papersift.papers import Paper
 
@@ -33,6 +34,8 @@ __all__ = [
     "sync",
 ]
 
+log = logging.getLogger("papersift.harvest")
+
 _STATE = "harvest.state:"
 _CURSOR = "harvest.cursor:"
 _HOST = "harvest.host:"
@@ -47,11 +50,11 @@ def cursor_key(source: str) -> str:
 
 
 def load_state(library: Library, source: str) -> HarvestState:
-    return HarvestState.from_json(source, library.catalog.get_meta(state_key(source)))
+    return HarvestState.from_json(source, library.store.get_meta(state_key(source)))
 
 
 def load_cursor(library: Library, source: str) -> dict[str, Any] | None:
-    text = library.catalog.get_meta(cursor_key(source))
+    text = library.store.get_meta(cursor_key(source))
     try:
         value = json.loads(text) if text else None
     except ValueError:
@@ -61,7 +64,7 @@ def load_cursor(library: Library, source: str) -> dict[str, Any] | None:
 
 def save(library: Library, entries: Mapping[str, str]) -> None:
     """Write state entries on their own (a run's start, its end, its error)."""
-    library.catalog.upsert([], state=entries)
+    library.store.upsert([], state=entries)
 
 
 def commit_page(library: Library, papers: Sequence[Paper], deleted: Sequence[str],
@@ -71,32 +74,36 @@ def commit_page(library: Library, papers: Sequence[Paper], deleted: Sequence[str
     A crash between the two leaves the page uncommitted (its position unsaved), so the next
     run fetches it again; deleting and upserting again change nothing.
     """
-    removed = library.catalog.remove(deleted, keep_votes=True) if deleted else 0
-    report = library.add(papers, sync=False, state=entries)
+    removed = library.remove(deleted, keep_votes=True) if deleted else 0
+    report = library.add(papers, sync=False, state=entries, wait=_waiting)
     return report.counts, removed
 
 
+def _waiting(holder: str) -> None:
+    log.info("waiting for %s to finish writing to the library", holder)
+
+
 def sync(library: Library) -> None:
-    """Bring the lexical index up to the catalog (new papers searchable at once)."""
+    """Bring the lexical index up to the store (new papers searchable at once)."""
     library.sync()
 
 
 def states(library: Library) -> list[HarvestState]:
     """Every source's state, by source name."""
-    entries = library.catalog.meta_items(_STATE)
+    entries = library.store.meta_items(_STATE)
     return [HarvestState.from_json(key[len(_STATE):], text) for key, text in entries.items()]
 
 
 def host_gate(library: Library, interval: float, longest: float) -> HostGate:
     """A gate that knows when this library may ask each host next, and remembers it."""
     due = {}
-    for key, text in library.catalog.meta_items(_HOST).items():
+    for key, text in library.store.meta_items(_HOST).items():
         try:
             due[key[len(_HOST):]] = float(text)
         except ValueError:
             continue
 
     def remember(host: str, when: float) -> None:
-        library.catalog.set_meta(_HOST + host, repr(when))
+        library.store.set_meta(_HOST + host, repr(when))
 
     return HostGate(interval, due=due, remember=remember, longest=longest)
