@@ -1,6 +1,6 @@
 """The one place harvests touch the library: pages committed with their position, state
-read and written, request times remembered. Re-point these functions, nothing else, when the
-library's stores move behind the backend protocols.
+read and written, request times remembered. Only the library's public methods (``add``,
+``remove``, ``sync``) and its paper store's meta entries are used.
 
 Keys in the paper store's meta table: ``harvest.state:<source>`` (a :class:`HarvestState` as
 JSON), ``harvest.cursor:<source>`` (where a list stands, JSON) and ``harvest.host:<host>``
