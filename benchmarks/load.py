@@ -266,6 +266,7 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path)
     parser.add_argument("--baseline-library", type=Path)
     parser.add_argument("--skip-hammer", action="store_true")
+    parser.add_argument("--only-hammer", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     work = Workload.sample(args.library)
@@ -279,10 +280,11 @@ def main() -> None:
                                  args.baseline_library or args.library, 1))
     rows, kinds, hammers = [], [], []
     for server in servers:
-        result = mixed(server, work, args.clients, args.seconds, args.warmup)
-        rows.append(_row(server.name, result))
-        kinds += _kinds(server.name, result)
-        print(rows[-1], flush=True)
+        if not args.only_hammer:
+            result = mixed(server, work, args.clients, args.seconds, args.warmup)
+            rows.append(_row(server.name, result))
+            kinds += _kinds(server.name, result)
+            print(rows[-1], flush=True)
         if not args.skip_hammer:
             page = 2000 if server.src != SRC else 200  # the largest each allows
             h = hammer(server, work, page, min(args.seconds, 40))

@@ -293,6 +293,32 @@ def test_search_filters_reach_the_library(client: TestClient, library: Library) 
     assert bad.status_code == 400 and "since" in bad.json()["detail"]
 
 
+def test_feed_links_use_the_configured_address_not_the_host_header(library: Library) -> None:
+    client = client_for(library, base_url="https://papers.example.org")
+    feed = _atom(client.get("/feeds/daily.atom", headers={"Host": "evil.example"}).content)
+    links = [link.get("href") or "" for link in feed.iter(f"{ATOM}link")]
+    assert links and not any("evil.example" in href for href in links)
+    assert links[0] == "https://papers.example.org/feeds/daily.atom"
+    assert any(h.startswith("https://papers.example.org/papers/") for h in links)
+
+
+def test_serve_refuses_a_public_server_without_an_address_or_with_a_weak_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papersift.web.serve import check_base_url, check_secret
+
+    monkeypatch.delenv("PAPERSIFT_BASE_URL", raising=False)
+    with pytest.raises(ServeError, match="PAPERSIFT_BASE_URL"):
+        check_base_url("0.0.0.0", 80, None)
+    assert check_base_url("127.0.0.1", 8000, None) == "http://127.0.0.1:8000"
+    with pytest.raises(ServeError, match="give the site's address"):
+        check_base_url("0.0.0.0", 80, "javascript:alert(1)")
+    for weak in ("x", "a" * 64, "password1234567890password123456"):
+        with pytest.raises(ServeError, match="too weak"):
+            check_secret("0.0.0.0", weak)
+    check_secret("0.0.0.0", "Vq3-k9ZrT_2mXe8LwYpN4sHcJ7uBdF6gA1oQ5iRtE0y")
+
+
 def test_serve_refuses_a_public_server_without_a_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,3 +327,12 @@ def test_serve_refuses_a_public_server_without_a_secret(
         serve(tmp_path, host="0.0.0.0")
     with pytest.raises(ServeError, match="no library"):
         serve(tmp_path / "missing", host="127.0.0.1")
+
+
+@pytest.mark.parametrize("path", ["/", f"/papers/{XSS_ID}", "/api/daily", "/feeds/daily.atom",
+                                  "/api/query?search_query=all:model"])
+def test_head_requests_get_the_headers_of_get(client: TestClient, path: str) -> None:
+    head, get = client.head(path), client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.content == b""

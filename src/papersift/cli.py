@@ -40,7 +40,8 @@ class UserError(click.ClickException):
     """A mistake in the input: one line on stderr, exit status 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[red]error:[/red] {self.format_message()}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {_escape(self.format_message())}", markup=True,
+                  highlight=False)
 
 
 @contextmanager
@@ -614,10 +615,12 @@ def _library_given(ctx: click.Context) -> bool:
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
-# the harvest commands live in their own module; they use the helpers above
+# The harvest and map commands live in their own modules, which use the helpers above.
 from papersift.cli_harvest import harvest  # noqa: E402
+from papersift.map_cli import map_command  # noqa: E402
 
 main.add_command(harvest)
+main.add_command(map_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

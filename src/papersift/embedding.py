@@ -49,8 +49,12 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         if not changes:
             finish(store, dense, target)
             break
+        # Longest first, so each encoder batch holds texts of about one length (little
+        # padding); a batch at a time, so progress moves every few seconds.
         texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else ""
                  for c in changes]
+        order = _longest_first(encoder, texts)
+        changes, texts = [changes[i] for i in order], [texts[i] for i in order]
         parts: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
             if ctx.stopping:
@@ -76,6 +80,15 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         ctx.progress(done, total, message="building the vector index")
         dense.prepare()
     return done
+
+
+def _longest_first(encoder: Encoder, texts: list[str]) -> list[int]:
+    """Positions of ``texts``, longest first: in tokens where the encoder can count them
+    (then each batch is exactly what encoding the whole chunk at once would batch, so the
+    vectors do not depend on progress reporting), else in characters."""
+    token_ids = getattr(encoder, "token_ids", None)
+    lengths = [len(t) for t in token_ids(texts)] if token_ids else [len(t) for t in texts]
+    return sorted(range(len(texts)), key=lambda i: lengths[i], reverse=True)
 
 
 def finish(store: PaperStore, dense: DenseRanker, target: int) -> None:

@@ -265,9 +265,9 @@ class Library:
         mine = self.encoder
         if found.encoder != mine.name or found.dim != mine.dim:
             raise VectorFileError(
-                f"{path} holds {found.dim}-dim vectors of {found.encoder!r}; this library "
-                f"embeds with {mine.name!r} ({mine.dim} dims), so they are not comparable: "
-                "embed it with `papersift embed` instead")
+                f"{path} holds vectors of {found.dim} dimensions made by {found.encoder!r}; "
+                f"this library embeds with {mine.name!r} ({mine.dim} dimensions), so they "
+                "are not comparable with its queries: run `papersift embed` instead")
         report = ImportReport(total=len(found.ids))
 
         def work(ctx: JobContext) -> None:

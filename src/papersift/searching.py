@@ -175,9 +175,8 @@ def arxiv(library: Library, request: ArxivRequest, *, window: int) -> tuple[int,
     else:
         keys = []
     if request.sort_by != "relevance":
-        found = library.store.papers(keys)
-        keys = sorted((k for k in keys if k in found),
-                      key=lambda k: found[k].published or date.min,
+        days = library.store.dates_of(keys)  # only the dates: the window can be 1,000 long
+        keys = sorted((k for k in keys if k in days), key=lambda k: days[k] or date.min,
                       reverse=request.sort_order == "descending")
     elif request.sort_order == "ascending":
         keys = keys[::-1]

@@ -100,4 +100,10 @@ def _checked(source: Path, found: VectorFile) -> VectorFile:
     if found.vectors.ndim != 2 or len(found.ids) != len(found.vectors):
         raise VectorFileError(f"{source}: {len(found.ids)} ids for vectors of shape "
                               f"{found.vectors.shape}")
+    sample = np.asarray(found.vectors[:: max(len(found.vectors) // 1000, 1)], dtype=np.float32)
+    norms = np.linalg.norm(sample, axis=1) if len(sample) else np.ones(1)
+    if np.abs(norms - 1).max() > 0.02:
+        raise VectorFileError(f"{source}: the vectors are not of unit length (norms "
+                              f"{norms.min():.2f} to {norms.max():.2f}); papersift stores "
+                              "normalised embeddings")
     return found

@@ -43,6 +43,8 @@ def test_keys_papers_and_the_change_log(backend: Backend) -> None:
     assert store.key_of(papers[3].id) == keys[papers[3].id]
     fetched = store.papers(list(keys.values()))
     assert {p.id for p in fetched.values()} == {p.id for p in papers}
+    assert store.dates_of(list(keys.values())) == {keys[p.id]: p.published for p in papers}
+    assert store.ids_of([keys[papers[2].id], 10**9]) == {keys[papers[2].id]: papers[2].id}
     later = [c for batch in store.changes_since(first) for c in batch]
     assert {c.paper.id for c in later if c.paper} == {p.id for p in papers[10:]}
     assert store.count_since(first) == 10

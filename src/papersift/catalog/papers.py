@@ -301,11 +301,12 @@ class PaperRows:
 
     def unembedded(self, encoder: str, *, limit: int) -> list[Change]:
         """Papers without a current vector of ``encoder``: the newest listing day first (so
-        today's papers are searchable by meaning first), undated ones last."""
+        today's papers are searchable by meaning first), in the order they were added within
+        a day, undated ones last."""
         rows = self._db.execute(
             f"SELECT {', '.join('papers.' + c.strip() for c in COLUMNS.split(','))} "
             f"{self._UNEMBEDDED} ORDER BY papers.published IS NULL, papers.published DESC, "
-            "papers.rowid DESC LIMIT ?",
+            "papers.rowid LIMIT ?",
             (encoder, limit),
         ).fetchall()
         return [Change(int(r["rowid"]), int(r["seq"]), row_to_paper(r)) for r in rows]
@@ -341,6 +342,17 @@ class PaperRows:
             for row in self._db.execute(
                     f"SELECT rowid, id FROM papers WHERE rowid IN ({marks})", chunk):
                 found[int(row[0])] = str(row[1])
+        return found
+
+    def dates_of(self, keys: Sequence[int]) -> dict[int, date | None]:
+        """The listing day of each paper (a cheap read: for ordering a window by date)."""
+        found: dict[int, date | None] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [int(k) for k in keys[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                    f"SELECT rowid, published FROM papers WHERE rowid IN ({marks})", chunk):
+                found[int(row[0])] = date.fromisoformat(row[1]) if row[1] else None
         return found
 
     def seqs_of(self, keys: Sequence[int]) -> dict[int, int]:

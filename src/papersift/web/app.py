@@ -24,15 +24,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 from markupsafe import Markup
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papersift.library import Library
 from papersift.settings import describe_settings, setting
 from papersift.web.limits import VoterCookies
 from papersift.web.render import Highlighter, environment
 
-__all__ = ["SECRET_ENV", "WebSettings", "WebState", "create_app", "describe", "state"]
+__all__ = ["BASE_URL_ENV", "SECRET_ENV", "WebSettings", "WebState", "create_app", "describe",
+           "state"]
 
 SECRET_ENV = "PAPERSIFT_SECRET"
+BASE_URL_ENV = "PAPERSIFT_BASE_URL"
 STATIC = Path(__file__).parent / "static"
 
 
@@ -53,11 +56,15 @@ class WebSettings:
         60, "Upvotes one network (an IPv4 /24 or IPv6 /48) may cast at once.")
     ip_votes_per_minute: float = setting(30.0, "Rate a network's upvote bucket refills at.")
     heavy_requests: int = setting(
-        2, "Expensive requests (arXiv API, feeds) one worker runs at once; more wait, so "
+        1, "Expensive requests (arXiv API, feeds) one worker runs at once; more wait, so "
         "cheap pages stay fast while a client hammers the expensive ones.")
     arxiv_api_window: int = setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
     title: str = setting("papersift", "Site name shown in the header and feeds.")
+    base_url: str | None = setting(
+        None, f"The site's public address, e.g. https://papers.example.org, for absolute "
+        f"links in feeds (or env {BASE_URL_ENV}); never taken from a request's Host header. "
+        "Required for a public server; a loopback server uses the address it listens on.")
 
     def replace(self, **changes: Any) -> WebSettings:
         """A copy with some settings changed."""
@@ -109,7 +116,7 @@ def state(request: Request) -> WebState:
 def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
     """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
     arXiv-compatible query API, all over ``library``."""
-    from papersift.web import arxiv_api, listings, papers, search
+    from papersift.web import arxiv_api, listings, maps, papers, search
 
     settings = settings or WebSettings()
     secret = settings.secret or os.environ.get(SECRET_ENV) or library.site_secret()
@@ -123,11 +130,36 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
         highlighter=Highlighter(library.terms), cookies=VoterCookies(secret),
         heavy=threading.BoundedSemaphore(max(settings.heavy_requests, 1)),
     )
-    for module in (papers, listings, search, arxiv_api):
+    for module in (papers, listings, search, arxiv_api, maps):
         app.include_router(module.router)
+    _answer_head(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)
     return app
+
+
+class _HeadAsGet:
+    """Every page answers HEAD as it answers GET (link checkers and feed readers use it):
+    the request is routed as a GET and the body is dropped, the headers kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def _answer_head(app: FastAPI) -> None:
+    app.add_middleware(_HeadAsGet)
 
 
 def _wants_html(request: Request) -> bool:

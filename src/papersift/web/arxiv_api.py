@@ -19,7 +19,7 @@ from papersift.arxiv_query import MAX_RESULTS, ArxivRequest, SortBy, SortOrder
 from papersift.query import MAX_QUERY_CHARS, QueryError
 from papersift.web import atom
 from papersift.web.app import WebState, state
-from papersift.web.params import absolute, paper_path
+from papersift.web.params import absolute, paper_path, self_url
 
 __all__ = ["router"]
 
@@ -53,7 +53,7 @@ def query(
         total, page = web.library.arxiv_query(call, window=web.settings.arxiv_api_window)
         body = atom.feed(
             title=f"ArXiv Query: search_query={search_query}&id_list={id_list}",
-            self_url=str(request.url), papers=page,
+            self_url=self_url(request), papers=page,
             page_url=lambda p: absolute(request, paper_path(p.id)),
             opensearch=atom.OpenSearch(total=total, start=start, per_page=max_results),
             alternate_is_page=False,

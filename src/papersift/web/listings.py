@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from papersift.web import atom
+from papersift.web import atom, maps
 from papersift.web.app import WebState, state
 from papersift.web.models import (
     DailyPage,
@@ -21,7 +21,7 @@ from papersift.web.models import (
     paper_out,
     status_out,
 )
-from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day
+from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day, self_url
 
 router = APIRouter()
 Web = Annotated[WebState, Depends(state)]
@@ -41,8 +41,9 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, date, page))
+    """The daily listing (HTML), with the map's rising topics."""
+    return web.render(request, "daily.html", page=_daily(web, date, page),
+                      rising=maps.rising_topics(web))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
@@ -129,7 +130,7 @@ def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
         listing = web.library.daily(parse_day(date), limit=100)
     day = listing.day.isoformat() if listing.day else "empty"
     body = atom.feed(
-        title=f"{web.settings.title}: daily papers {day}", self_url=str(request.url),
+        title=f"{web.settings.title}: daily papers {day}", self_url=self_url(request),
         papers=listing.papers, page_url=lambda p: absolute(request, paper_path(p.id)),
     )
     return Response(body, media_type="application/atom+xml")

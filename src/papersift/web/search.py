@@ -14,7 +14,7 @@ from papersift.search_results import SearchResults
 from papersift.web import atom
 from papersift.web.app import WebState, state
 from papersift.web.models import SearchMode, SearchPage, result_out
-from papersift.web.params import absolute, page_window, pagination, paper_path
+from papersift.web.params import absolute, page_window, pagination, paper_path, self_url
 from papersift.web.render import url_for_query
 
 router = APIRouter()
@@ -109,7 +109,7 @@ def search_feed(request: Request, web: Web, query: Search) -> Response:
     with web.heavy:
         _, papers = _search(web, query)
     body = atom.feed(
-        title=f"{web.settings.title}: search {query.q!r}", self_url=str(request.url),
+        title=f"{web.settings.title}: search {query.q!r}", self_url=self_url(request),
         papers=papers,
         page_url=lambda p: absolute(request, paper_path(p.id)),
     )

@@ -15,14 +15,16 @@ import dataclasses
 import ipaddress
 import json
 import logging
+import math
 import os
 import socket
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from papersift.library import Library
-from papersift.web.app import SECRET_ENV, WebSettings, create_app
+from papersift.web.app import BASE_URL_ENV, SECRET_ENV, WebSettings, create_app
 
 __all__ = ["ServeError", "check_secret", "is_loopback", "serve", "web_settings", "worker_app"]
 
@@ -32,6 +34,8 @@ _ENV_EMBED = "PAPERSIFT_SERVE_EMBED"
 _ENV_SETTINGS = "PAPERSIFT_SERVE_SETTINGS"
 #: A secret shorter than this, or with fewer distinct characters, is refused on a public host.
 MIN_SECRET_CHARS = 32
+#: Seconds a server thread holds the interpreter lock before another may take it.
+SWITCH_INTERVAL = 0.001
 MIN_SECRET_DISTINCT = 12
 
 
@@ -62,9 +66,21 @@ def check_secret(host: str, secret: str | None) -> None:
     if not secret:
         raise ServeError(f"refusing to serve on {host} without a secret: set {SECRET_ENV} "
                          f"({make}) or serve on 127.0.0.1")
-    if len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_SECRET_DISTINCT:
+    if not looks_random(secret):
         raise ServeError(f"{SECRET_ENV} is too weak for a public server (at least "
                          f"{MIN_SECRET_CHARS} random characters); make one: {make}")
+
+
+def looks_random(secret: str) -> bool:
+    """A cheap guard against guessable secrets: long enough, varied enough (an estimated
+    128 bits by its own character frequencies), and no six characters repeated. It cannot
+    prove randomness; ``secrets.token_urlsafe(32)`` passes it by a wide margin."""
+    if len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_SECRET_DISTINCT:
+        return False
+    counts = [secret.count(c) for c in set(secret)]
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts)
+    grams = [secret[i : i + 6] for i in range(len(secret) - 5)]
+    return bits >= 128 and len(set(grams)) == len(grams)
 
 
 def web_settings(pairs: tuple[str, ...] | list[str]) -> WebSettings:
@@ -86,6 +102,21 @@ def web_settings(pairs: tuple[str, ...] | list[str]) -> WebSettings:
     return WebSettings().replace(**changes)
 
 
+def check_base_url(host: str, port: int, base_url: str | None) -> str:
+    """The site's public address: configured (checked), or on loopback the one listened on."""
+    if base_url:
+        if not base_url.startswith(("http://", "https://")) or " " in base_url:
+            raise ServeError(f"{BASE_URL_ENV}/base_url {base_url!r}: give the site's address, "
+                             "e.g. https://papers.example.org")
+        return base_url.rstrip("/")
+    if not is_loopback(host):
+        raise ServeError(f"refusing to serve on {host} without the site's public address: "
+                         f"set {BASE_URL_ENV} (e.g. https://papers.example.org), used for "
+                         "the links in feeds")
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
 def _log_jobs() -> None:
     """Job start, progress (every minute) and completion on the server's terminal."""
     logger = logging.getLogger("papersift")
@@ -98,6 +129,9 @@ def _log_jobs() -> None:
 
 
 def _open(library_path: str | os.PathLike[str], embed: bool) -> Library:
+    # Requests run in threads that share the interpreter lock: hand it over more often than
+    # the default 5 ms, so a quick page is not held up behind a long one's time slices.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     library = Library(library_path)
     if embed and len(library):
         library.start_jobs(embed=True)
@@ -149,6 +183,8 @@ def serve(
     settings = settings or WebSettings()
     secret = secret or settings.secret or os.environ.get(SECRET_ENV)
     check_secret(host, secret)
+    base_url = check_base_url(host, port, settings.base_url or os.environ.get(BASE_URL_ENV))
+    settings = settings.replace(base_url=base_url)
     if not (Path(library_path) / "catalog.sqlite").exists():
         raise ServeError(f"{library_path}: no library here; run `papersift ingest` first")
     _log_jobs()
