@@ -166,6 +166,7 @@ def test_daily_papers_api_list() -> None:
     )
     assert densing.authors[0] == "Chaojun Xiao" and len(densing.authors) == 7
     assert lora.links.code == ("https://github.com/microsoft/LoRA",)
+    assert (densing.submitter, lora.submitter, bare.submitter) == ("Chaojun Xiao", "AK", None)
     assert (bare.title, bare.abstract, bare.upvotes) == (
         "A paper with only an id and a title",
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -44,8 +45,9 @@ class UserError(click.ClickException):
 
 
 @contextmanager
-def progress_bars(enabled: bool) -> Iterator[Any]:
-    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal."""
+def progress_bars(enabled: bool, unit: str | None = None) -> Iterator[Any]:
+    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal; with a
+    ``unit`` each bar shows its rate, e.g. ``12 records/s``."""
     if not enabled:
         yield lambda task, done, total: None
         return
@@ -55,11 +57,15 @@ def progress_bars(enabled: bool) -> Iterator[Any]:
     )
     with Progress(*columns, console=err, transient=True) as bars:
         tasks: dict[str, TaskID] = {}
+        started: dict[str, float] = {}
 
         def update(task: str, done: int, total: int | None) -> None:
             if task not in tasks:
                 tasks[task] = bars.add_task(task, total=total, rate="")
-            bars.update(tasks[task], completed=done, total=total)
+                started[task] = time.monotonic()
+            elapsed = time.monotonic() - started[task]
+            rate = f"{done / elapsed:,.1f} {unit}/s" if unit and elapsed > 0 else ""
+            bars.update(tasks[task], completed=done, total=total, rate=rate)
 
         yield update
 
@@ -609,9 +615,11 @@ def _library_given(ctx: click.Context) -> bool:
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
-# The map command lives in its own module, which uses the helpers above.
+# The harvest and map commands live in their own modules, which use the helpers above.
+from papersift.cli_harvest import harvest  # noqa: E402
 from papersift.map_cli import map_command  # noqa: E402
 
+main.add_command(harvest)
 main.add_command(map_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -133,6 +133,9 @@ class LexicalIndex:
                 self.index.reload()
                 return 0
             writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+            # a process killed while committing leaves files no commit lists; the next
+            # commit may need one of their names (FileAlreadyExists on a .del file)
+            writer.garbage_collect_files()
             written = 0
             for batch in store.changes_since(applied):
                 written += self._apply(writer, batch)

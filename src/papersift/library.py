@@ -521,9 +521,11 @@ class Library:
         with self._writing(lambda holder: None):
             return self.lexical.rebuild(self.store)
 
-    def remove(self, ids: Iterable[str]) -> int:
+    def remove(self, ids: Iterable[str], *, keep_votes: bool = False) -> int:
+        """Remove papers by id; ``keep_votes`` (a source deleted them) keeps their votes for
+        when they return."""
         with self._writing(lambda holder: None):
-            removed = self.store.remove(ids)
+            removed = self.store.remove(ids, keep_votes=keep_votes)
             self.lexical.sync(self.store)
         return removed
 

@@ -127,7 +127,8 @@ class Paper:
     """One paper, as stored in the catalog.
 
     ``author_count`` is kept apart from ``authors`` because some sources (a Daily Papers
-    listing page) show how many authors there are without naming them.
+    listing page) show how many authors there are without naming them. ``submitter`` is who
+    posted the paper to a Daily Papers listing (not arXiv's submitter).
     """
 
     id: str
@@ -142,6 +143,7 @@ class Paper:
     version: int | None = None
     author_count: int | None = None
     comment: str | None = None
+    submitter: str | None = None
     #: Upvotes cast on this server; filled in by the store on every read, never part of the
     #: record a source gives (``upvotes`` is the source's own count).
     votes_here: int = 0

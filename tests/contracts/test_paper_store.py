@@ -67,6 +67,31 @@ def test_state_is_written_in_the_same_transaction_as_the_papers(backend: Backend
     assert store.set_meta_once("secret", "a") == "a" and store.set_meta_once("secret", "b") == "a"
 
 
+def test_a_removed_paper_keeps_its_votes_until_it_returns(backend: Backend) -> None:
+    store = backend.store
+    papers = sample_papers(3)
+    store.upsert(papers)
+    assert store.add_vote(papers[0].id, "ann") and store.add_vote(papers[0].id, "bob")
+    assert store.remove([papers[0].id, papers[1].id], keep_votes=True) == 2
+    assert store.get(papers[0].id) is None and store.kept_votes(papers[0].id) == 2
+    store.upsert([replace(papers[0], version=2)])
+    back = store.get(papers[0].id)
+    assert back is not None and back.votes_here == 2 and store.kept_votes(papers[0].id) == 0
+    assert store.voted([papers[0].id], "bob") == {papers[0].id}
+    store.add_vote(papers[2].id, "ann")
+    store.remove([papers[2].id])  # a plain removal: the votes go with the paper
+    store.upsert([papers[2]])
+    again = store.get(papers[2].id)
+    assert again is not None and again.votes_here == 0
+
+
+def test_meta_entries_by_prefix(backend: Backend) -> None:
+    store = backend.store
+    store.upsert([], state={"harvest.state:a": "1", "harvest.state:b": "2", "harvest.x": "3"})
+    assert store.meta_items("harvest.state:") == {"harvest.state:a": "1", "harvest.state:b": "2"}
+    assert store.meta_items("nothing") == {}
+
+
 FILTERS = [
     Filters(since=date(2025, 1, 10)),
     Filters(until=date(2025, 1, 5)),

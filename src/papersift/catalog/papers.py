@@ -27,7 +27,8 @@ __all__ = ["COLUMNS", "PaperRows", "row_to_paper"]
 
 COLUMNS = (
     "rowid, id, version, title, abstract, authors, author_count, published, categories, "
-    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here"
+    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here, "
+    "submitter"
 )
 
 
@@ -42,6 +43,8 @@ def _fingerprint(paper: Paper) -> str:
         paper.organization, paper.upvotes, paper.links.abs, paper.links.pdf,
         paper.links.code, paper.comment,
     ]
+    if paper.submitter:  # appended only when set, so older fingerprints stay valid
+        record.append(paper.submitter)
     return sha256(json.dumps(record, ensure_ascii=False).encode()).hexdigest()[:24]
 
 
@@ -69,6 +72,7 @@ def _merge(old: Paper, new: Paper) -> Paper:
         upvotes=new.upvotes or old.upvotes,
         links=links,
         comment=new.comment or old.comment,
+        submitter=new.submitter or old.submitter,
         votes_here=0,
     )
 
@@ -88,6 +92,7 @@ def row_to_paper(row: sqlite3.Row) -> Paper:
         author_count=row["author_count"],
         comment=row["comment"],
         votes_here=row["votes_here"],
+        submitter=row["submitter"],
     )
 
 
@@ -108,6 +113,18 @@ class PaperRows:
     def set_meta(self, key: str, value: str) -> None:
         with self._conns.writing() as db:
             _put_meta(db, key, value)
+
+    def meta_items(self, prefix: str) -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix``."""
+        rows = self._db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key",
+            (prefix, prefix))
+        return {r[0]: r[1] for r in rows}
+
+    def kept_votes(self, paper_id: str) -> int:
+        """How many votes are kept for a paper its source deleted (until it returns)."""
+        return int(self._db.execute("SELECT count(*) FROM kept_votes WHERE paper_id = ?",
+                                    (paper_id,)).fetchone()[0])
 
     def set_meta_once(self, key: str, value: str) -> str:
         with self._conns.writing() as db:
@@ -163,8 +180,12 @@ class PaperRows:
                 found[row["id"]] = row
         return found
 
-    def remove(self, ids: Iterable[str]) -> int:
-        """Remove papers by id; returns how many were there."""
+    def remove(self, ids: Iterable[str], *, keep_votes: bool = False) -> int:
+        """Remove papers by id; returns how many were there.
+
+        ``keep_votes``: for papers their source deleted, keep the votes cast here (by paper
+        id) and give them back when the paper is added again.
+        """
         with self._conns.writing() as db:
             seq = int(_get_meta(db, "seq") or 0) + 1
             removed = 0
@@ -172,6 +193,10 @@ class PaperRows:
                 found = db.execute("SELECT rowid FROM papers WHERE id = ?", (paper_id,)).fetchone()
                 if found is None:
                     continue
+                if keep_votes:
+                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created) "
+                               "SELECT ?, voter, created FROM votes WHERE paper = ?",
+                               (paper_id, found[0]))
                 db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 db.execute("INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)",
                            (found[0], seq))
@@ -386,29 +411,42 @@ def _put_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
+    """Give a paper added again the votes kept when its source deleted it."""
+    if db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
+                  (paper_id,)).fetchone() is None:
+        return
+    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created) "
+               "SELECT ?, voter, created FROM kept_votes WHERE paper_id = ?", (rowid, paper_id))
+    db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?) "
+               "WHERE rowid = ?", (rowid, rowid))
+    db.execute("DELETE FROM kept_votes WHERE paper_id = ?", (paper_id,))
+
+
 def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: str,
            rowid: int | None) -> None:
     values = (
         p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
         p.author_count, p.published.isoformat() if p.published else None,
         json.dumps(p.categories), p.organization, p.upvotes, p.links.abs, p.links.pdf,
-        json.dumps(p.links.code), p.comment, fingerprint, seq,
+        json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter,
     )
     if rowid is None:
         cursor = db.execute(
             "INSERT INTO papers (version, title, abstract, authors, author_count, published,"
             " categories, organization, upvotes, abs_url, pdf_url, code_urls, comment,"
-            " fingerprint, seq, id, added_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, seq, submitter, id, added_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, p.id, stamp, stamp),
         )
         rowid = int(cursor.lastrowid or 0)
+        _restore_votes(db, p.id, rowid)
     else:
         db.execute(
             "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"
             " author_count = ?, published = ?, categories = ?, organization = ?,"
             " upvotes = ?, abs_url = ?, pdf_url = ?, code_urls = ?, comment = ?,"
-            " fingerprint = ?, seq = ?, updated_at = ? WHERE rowid = ?",
+            " fingerprint = ?, seq = ?, submitter = ?, updated_at = ? WHERE rowid = ?",
             (*values, stamp, rowid),
         )
         db.execute("DELETE FROM paper_authors WHERE paper = ?", (rowid,))

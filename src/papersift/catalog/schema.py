@@ -124,6 +124,17 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     );
     CREATE INDEX embedded_paper ON embedded (paper);
     """,),
+    # 5: who posted a paper to a Daily Papers listing; the votes of papers their source
+    #    deleted, kept by paper id until the paper returns (votes cascade with their row)
+    ("""
+    ALTER TABLE papers ADD COLUMN submitter TEXT;
+    CREATE TABLE kept_votes (
+        paper_id TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (paper_id, voter)
+    );
+    """,),
 )
 
 

@@ -21,7 +21,7 @@ from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records
 
-__all__ = ["ARXIV_NS", "ATOM_NS", "read"]
+__all__ = ["ARXIV_NS", "ATOM_NS", "entry_fields", "read"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ARXIV_NS = "http://arxiv.org/schemas/atom"
@@ -35,7 +35,8 @@ def _categories(entry: ET.Element) -> list[str]:
     return list(dict.fromkeys(t for t in terms if t))  # primary first, no repeats
 
 
-def _record(entry: ET.Element) -> dict[str, Any]:
+def entry_fields(entry: ET.Element) -> dict[str, Any]:
+    """The fields of one ``<entry>``, named as :func:`~.fields.to_paper` reads them."""
     record: dict[str, Any] = {
         "id": child_text(entry, _A + "id"),
         "title": child_text(entry, _A + "title"),
@@ -67,7 +68,7 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
         if problem is not None:
             yield Rejected(inp.name, line, problem)
             continue
-        record = _record(entry)
+        record = entry_fields(entry)
         if "/api/errors" in (record["id"] or ""):
             message = normalize_text(record["abstract"]) or "unknown error"
             raise SourceError(f"{inp.name}: the arXiv API answered with an error: {message}")

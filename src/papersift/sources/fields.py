@@ -55,6 +55,7 @@ DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "code": ("code", "github", "githubRepo"),
     "upvotes": ("upvotes",),
     "organization": ("organization",),
+    "submitter": ("submittedBy",),  # Daily Papers; arXiv's own submitter is not kept
     "version": ("version",),
     "author_count": ("author_count",),
 }
@@ -209,7 +210,7 @@ def _strings(key: str, value: Any, split: re.Pattern[str]) -> tuple[str, ...]:
     raise BadRecord(f"field {key!r} should be a list of strings or a string, got {_kind(value)}")
 
 
-def _organization(key: str, value: Any) -> str | None:
+def _display_name(key: str, value: Any) -> str | None:
     if isinstance(value, dict):  # Hugging Face: {"name": "openbmb", "fullname": "OpenBMB"}
         value = value.get("fullname") or value.get("name")
     return normalize_text(_text(key, value)) or None
@@ -257,7 +258,8 @@ def to_paper(
         authors=_authors(*_pick(record, keys["authors"])),
         published=parse_date(*_pick(record, keys["published"])),
         categories=_strings(*_pick(record, keys["categories"]), split_spaces),
-        organization=_organization(*_pick(record, keys["organization"])),
+        organization=_display_name(*_pick(record, keys["organization"])),
+        submitter=_display_name(*_pick(record, keys["submitter"])),
         upvotes=_integer(*_pick(record, keys["upvotes"])) or 0,
         links=Links(
             abs=_text(*_pick(record, keys["abs_url"])),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from papersift.papers import Paper, Rejected, normalize_text
@@ -27,7 +28,7 @@ from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records, local
 
-__all__ = ["ARXIV_NS", "ARXIV_RAW_NS", "OAI_NS", "read"]
+__all__ = ["ARXIV_NS", "ARXIV_RAW_NS", "OAI_NS", "Header", "header", "read", "record_fields"]
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 ARXIV_NS = "http://arxiv.org/OAI/arXiv/"
@@ -75,10 +76,30 @@ _VERSION_RE = re.compile(r"[0-9]{1,9}")
 _FORMATS = {_X + "arXiv": _arxiv, _R + "arXivRaw": _arxiv_raw}
 
 
-def _record(record: ET.Element) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A record's OAI-PMH header: its identifier, datestamp, and whether it was deleted."""
+
+    identifier: str
+    datestamp: str
+    deleted: bool
+
+
+def header(record: ET.Element) -> Header:
+    """The header of a ``<record>`` (empty strings where the server left a part out)."""
+    found = record.find(_O + "header")
+    if found is None:
+        return Header("", "", False)
+    return Header(
+        identifier=(child_text(found, _O + "identifier") or "").strip(),
+        datestamp=(child_text(found, _O + "datestamp") or "").strip(),
+        deleted=found.get("status") == "deleted",
+    )
+
+
+def record_fields(record: ET.Element) -> dict[str, Any] | None:
     """The fields of one record; ``None`` for a deleted one."""
-    header = record.find(_O + "header")
-    if header is not None and header.get("status") == "deleted":
+    if header(record).deleted:
         return None
     metadata = record.find(_O + "metadata")
     meta = metadata[0] if metadata is not None and len(metadata) else None
@@ -107,7 +128,7 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
             message = normalize_text("".join(element.itertext()))
             raise SourceError(f"{inp.name}: the OAI-PMH server answered {code}: {message}")
         try:
-            fields = _record(element)
+            fields = record_fields(element)
             if fields is not None:
                 yield to_paper(fields, options.fields, limits=options.limits)
         except BadRecord as err:
