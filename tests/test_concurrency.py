@@ -33,6 +33,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_server(library: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``papersift serve`` in its own process on a free loopback port, once it answers."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [*PAPERSIFT, "-L", str(library), "serve", "--port", str(port), "--no-embed", *options],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError("server did not start: " + (server.stderr.read().decode()
+                                                           if server.stderr else ""))
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def served(tmp_path: Path, arxiv_sample: Path) -> Iterator[tuple[str, Path, list[str]]]:
     """A server over an embedded library of 120 papers, and 120 more papers waiting in a
@@ -48,24 +70,7 @@ def served(tmp_path: Path, arxiv_sample: Path) -> Iterator[tuple[str, Path, list
         "categories": list(p.categories),
         "published": p.published.isoformat() if p.published else None,
     }) + "\n" for p in papers[120:]))
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
-        [*PAPERSIFT, "-L", str(tmp_path / "lib"), "serve", "--port", str(port), "--no-embed"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise RuntimeError("server did not start: " + (server.stderr.read().decode()
-                                                           if server.stderr else ""))
-        time.sleep(0.2)
+    server, url = start_server(tmp_path / "lib")
     try:
         yield url, waiting, [p.id for p in papers[120:]]
     finally:
@@ -139,21 +144,8 @@ def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample
     library.add(arxiv_papers(arxiv_sample, 60))
     ids = [p.id for p in library.daily(limit=10).papers]
     library.close()
-    port = _free_port()
-    server = subprocess.Popen(
-        [*PAPERSIFT, "-L", str(tmp_path / "lib"), "serve", "--port", str(port), "--no-embed",
-         "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(tmp_path / "lib", "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "no server"
-            time.sleep(0.2)
         results: list[tuple[int, bool | None]] = []
 
         def voter(n: int) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from hashlib import sha256
+from typing import Any
 
 import numpy as np
 
@@ -333,38 +334,29 @@ class PaperRows:
             (encoder,)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def ids_of(self, keys: Sequence[int]) -> dict[int, str]:
-        """The paper id of each key (unknown keys left out)."""
-        found: dict[int, str] = {}
+    def _column_of(self, keys: Sequence[int], column: str) -> dict[int, Any]:
+        """One column of each paper, by key (unknown keys left out)."""
+        found: dict[int, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = [int(k) for k in keys[start : start + 500]]
             marks = ",".join("?" * len(chunk))
             for row in self._db.execute(
-                    f"SELECT rowid, id FROM papers WHERE rowid IN ({marks})", chunk):
-                found[int(row[0])] = str(row[1])
+                    f"SELECT rowid, {column} FROM papers WHERE rowid IN ({marks})", chunk):
+                found[int(row[0])] = row[1]
         return found
+
+    def ids_of(self, keys: Sequence[int]) -> dict[int, str]:
+        """The paper id of each key (unknown keys left out)."""
+        return {k: str(v) for k, v in self._column_of(keys, "id").items()}
 
     def dates_of(self, keys: Sequence[int]) -> dict[int, date | None]:
         """The listing day of each paper (a cheap read: for ordering a window by date)."""
-        found: dict[int, date | None] = {}
-        for start in range(0, len(keys), 500):
-            chunk = [int(k) for k in keys[start : start + 500]]
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                    f"SELECT rowid, published FROM papers WHERE rowid IN ({marks})", chunk):
-                found[int(row[0])] = date.fromisoformat(row[1]) if row[1] else None
-        return found
+        return {k: date.fromisoformat(v) if v else None
+                for k, v in self._column_of(keys, "published").items()}
 
     def seqs_of(self, keys: Sequence[int]) -> dict[int, int]:
         """The change number each paper was last written in."""
-        found: dict[int, int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = [int(k) for k in keys[start : start + 500]]
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                    f"SELECT rowid, seq FROM papers WHERE rowid IN ({marks})", chunk):
-                found[int(row[0])] = int(row[1])
-        return found
+        return {k: int(v) for k, v in self._column_of(keys, "seq").items()}
 
     # -- filters --------------------------------------------------------------------------
     def matching(self, filters: Filters) -> np.ndarray:

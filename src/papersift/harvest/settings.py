@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from papersift.settings import describe_settings, setting
+from papersift.settings import describe_settings, replace_settings, setting
 
 __all__ = ["HarvestSettings", "describe"]
 
@@ -74,10 +73,7 @@ class HarvestSettings:
 
     def replace(self, **changes: Any) -> HarvestSettings:
         """A copy with some settings changed; unknown names are refused."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"unknown harvest setting(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return replace_settings(self, "harvest ", **changes)
 
 
 def describe() -> list[tuple[str, Any, str]]:
