@@ -178,12 +178,21 @@ def test_adaptive_index_serves_a_library_above_the_threshold(
     index = lib.dense.index()  # type: ignore[attr-defined]
     assert not isinstance(index, ExactIndex)
     assert index.kind in ("adaptive", "adaptive-faiss")
-    query = "vitamin D deficiency and bone health"
-    adaptive = [r.paper.id for r in lib.search(query, mode="semantic", limit=10)]
+    # recall is a mean over queries (the index is tuned for 0.95 on average; one query's
+    # top 10 can lose more, and float sums differ between machines' BLAS builds)
+    queries = ["vitamin D deficiency and bone health", "stem cell differentiation",
+               "cancer immunotherapy response", "antibiotic resistance in bacteria",
+               "gene expression in the brain", "insulin and type 2 diabetes",
+               "malaria transmission", "protein folding and misfolding",
+               "heart failure mortality", "DNA repair after damage"]
     exact = Library(embedded_once, encoder=encoder)  # the same vectors, searched exactly
-    reference = [r.paper.id for r in exact.search(query, mode="semantic", limit=10)]
+    overlaps = []
+    for query in queries:
+        adaptive = {r.paper.id for r in lib.search(query, mode="semantic", limit=10)}
+        reference = {r.paper.id for r in exact.search(query, mode="semantic", limit=10)}
+        overlaps.append(len(adaptive & reference) / 10)
     exact.close()
-    assert len(set(adaptive) & set(reference)) >= 8
+    assert sum(overlaps) / len(overlaps) >= 0.85, overlaps
     # reopening finds the saved index; a paper added later is searchable without a rebuild
     lib.close()
     again = Library(tmp_path / "lib", encoder=encoder, settings=settings)
