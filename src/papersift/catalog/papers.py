@@ -27,7 +27,8 @@ __all__ = ["COLUMNS", "PaperRows", "row_to_paper"]
 
 COLUMNS = (
     "rowid, id, version, title, abstract, authors, author_count, published, categories, "
-    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here"
+    "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here, "
+    "votes_members"
 )
 
 
@@ -70,6 +71,7 @@ def _merge(old: Paper, new: Paper) -> Paper:
         links=links,
         comment=new.comment or old.comment,
         votes_here=0,
+        votes_members=0,
     )
 
 
@@ -88,6 +90,7 @@ def row_to_paper(row: sqlite3.Row) -> Paper:
         author_count=row["author_count"],
         comment=row["comment"],
         votes_here=row["votes_here"],
+        votes_members=row["votes_members"],
     )
 
 
