@@ -75,14 +75,17 @@ class Session:
 
 def request_sign_in(users: UserStore, email: str, *, link_for: Callable[[str], str],
                     registration: Registration, minutes: float, site: str,
-                    next_path: str = "/") -> SignInRequest:
+                    next_path: str = "/", allow_new: bool = True) -> SignInRequest:
     """Make a sign-in link for ``email`` when it may have one, and the mail carrying it.
 
-    ``link_for(secret)`` turns the secret into the URL to mail. Raises
+    ``link_for(secret)`` turns the secret into the URL to mail; ``allow_new=False`` makes
+    nothing for an address without an account. Raises
     :class:`~papersift.people.PersonError` only for something that is not an address.
     """
     address = normalize_email(email)
     user = users.user_by_email(address)
+    if user is None and not allow_new:
+        return SignInRequest("ignored")
     if user is None and registration == "closed":
         users.add_user(address, status="pending")
         return SignInRequest("pending")

@@ -249,11 +249,12 @@ def parse_bibtex(text: str) -> list[Reference]:
 
 
 def parse_ids(text: str) -> list[Reference]:
-    """A list of arXiv ids (or DOIs, or arXiv URLs), separated by spaces, commas or lines."""
+    """A list of arXiv ids (or DOIs, or arXiv URLs), separated by spaces, commas or lines;
+    ``#`` starts a comment."""
     refs: list[Reference] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        for token in re.split(r"[\s,;]+", line.strip()):
-            if not token or token.startswith("#"):
+        for token in re.split(r"[\s,;]+", line.split("#", 1)[0].strip()):
+            if not token:
                 continue
             if len(refs) >= MAX_ENTRIES:
                 return [*refs, Reference(number, token, error=f"only the first {MAX_ENTRIES} "

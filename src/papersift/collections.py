@@ -161,6 +161,6 @@ def import_references(users: UserStore, store: PaperStore, user: User, collectio
         else:
             report.matched.append((ref, paper_id))
     report.added = users.add_items(user.id, collection.id,
-                                   [(paper_id, clean_note(ref.note) if ref.note else None)
+                                   [(paper_id, (ref.note or "")[:MAX_NOTE].strip() or None)
                                     for ref, paper_id in report.matched])
     return report

@@ -119,14 +119,16 @@ class Members:
 
     def request_sign_in(self, email: str, *, link_for: Callable[[str], str],
                         registration: Registration, next_path: str = "/",
-                        site: str = "papersift") -> SignInRequest:
+                        site: str = "papersift", allow_new: bool = True) -> SignInRequest:
         """Make a sign-in link for an address when it may have one, and mail it in the
         background when mail is set up (so the answer takes as long for every address).
-        Its ``message`` is returned for a face to show elsewhere when mail is not set up."""
+        Its ``message`` is returned for a face to show elsewhere when mail is not set up.
+        ``allow_new=False`` (a rate limit ran dry) makes no account and no request to join,
+        silently."""
         request = accounts.request_sign_in(
             self.users_store, email, link_for=link_for, registration=registration,
             minutes=self.settings.sign_in_minutes, site=site,
-            next_path=next_path)
+            next_path=next_path, allow_new=allow_new)
         if request.message is not None and self.mail_settings.configured:
             threading.Thread(target=self._send_quietly, args=([request.message],),
                              daemon=True, name="papersift-mail").start()
