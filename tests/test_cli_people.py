@@ -62,7 +62,8 @@ def test_mail_test_sends_through_the_configured_server(
     sent = run(library, "mail", "test", "ada@example.org")
     assert sent.exit_code == 0, sent.output
     message = mailbox.wait(1)[0]
-    assert message["Subject"] == "papersift test mail" and message["From"] == "Lab <lab@example.org>"
+    assert message["Subject"] == "papersift test mail"
+    assert message["From"] == "Lab <lab@example.org>"
     assert "127.0.0.1" in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     monkeypatch.setenv("PAPERSIFT_SMTP_PORT", "1")
     failed = run(library, "mail", "test", "ada@example.org")
