@@ -8,6 +8,7 @@ title, and report the entries they could not match with the line they came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,7 +130,7 @@ def export(found: View, fmt: str) -> Exported:
     text = {"bibtex": lambda: bibtex(cited), "ris": lambda: ris(cited),
             "json": lambda: to_json(found.collection.name, cited)}[fmt]()
     media, suffix = _FORMATS[fmt]
-    stem = "".join(c if c.isalnum() else "-" for c in found.collection.name).strip("-")
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", found.collection.name).strip("-")  # header-safe
     return Exported(text, media, f"{stem or 'collection'}.{suffix}")
 
 

@@ -63,7 +63,7 @@ class Taste:
     liked_vectors: np.ndarray
     disliked: np.ndarray
     disliked_vectors: np.ndarray
-    rated: frozenset[int]
+    rated: frozenset[int]  # every paper they rated, upvoted or saved
 
 
 class BackgroundCache:
@@ -112,6 +112,10 @@ def taste(users: UserStore, dense: DenseRanker, user: User) -> Taste:
                  frozenset(values))
 
 
+def _known(likes: Taste) -> np.ndarray:
+    return np.fromiter(likes.rated, dtype=np.int64, count=len(likes.rated))
+
+
 def default_range(store: PaperStore, days: int) -> tuple[date | None, date | None]:
     """The last ``days`` listing days up to the newest one."""
     latest = store.latest_day()
@@ -123,7 +127,8 @@ def default_range(store: PaperStore, days: int) -> tuple[date | None, date | Non
 def personal_feed(store: PaperStore, users: UserStore, dense: DenseRanker, user: User, *,
                   since: date, until: date, limit: int, offset: int,
                   background: BackgroundCache) -> PersonalFeed:
-    """The papers listed in ``[since, until]``, best first for this person."""
+    """The papers listed in ``[since, until]`` that the person has not rated, upvoted or
+    saved yet, best first for them."""
     total = store.count_between(since, until)
     likes = taste(users, dense, user)
     summary = background.get(store, dense) if len(likes.liked) else None
@@ -137,7 +142,7 @@ def personal_feed(store: PaperStore, users: UserStore, dense: DenseRanker, user:
                             len(likes.liked), len(likes.disliked), False, why)
     model = recommend.train(likes.liked_vectors, likes.disliked_vectors, summary)
     keys = store.matching(Filters(since=since, until=until))
-    keys = keys[~np.isin(keys, likes.disliked)]
+    keys = keys[~np.isin(keys, _known(likes))]  # what they rated, voted or saved is no news
     found, vectors = dense.vectors(keys)
     scores = model.score(vectors)
     keys = keys[found]
@@ -181,7 +186,7 @@ def questions(store: PaperStore, users: UserStore, dense: DenseRanker, user: Use
         return []
     model = recommend.train(likes.liked_vectors, likes.disliked_vectors, summary)
     keys = store.matching(Filters(since=since, until=until))
-    keys = keys[~np.isin(keys, np.fromiter(likes.rated, dtype=np.int64, count=len(likes.rated)))]
+    keys = keys[~np.isin(keys, _known(likes))]
     found, vectors = dense.vectors(keys)
     picked = keys[found][recommend.uncertain(model, vectors, n)]
     papers = store.papers(picked.tolist())
