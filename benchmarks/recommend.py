@@ -36,6 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -177,41 +178,60 @@ def tfidf_svm(corpus: Corpus, split: Split) -> Method:
     return rank
 
 
-@dataclass
 class Feed:
-    """papersift's feed as the library runs it: the library's vectors summarised once,
-    one model per user from their ratings."""
+    """papersift's feed exactly as the library computes it (``papersift.personal_feed``):
+    the linear model over the vectors, against a 20,000-paper sample of the library, fused
+    with the person's words scored by the library's own lexical index."""
 
-    corpus: Corpus
-    split: Split
-    background: recommend.Background
-    ridge: float = recommend.RIDGE
-    dislike_weight: float = recommend.DISLIKE_WEIGHT
+    def __init__(self, corpus: Corpus, split: Split, library: Any) -> None:
+        from papersift.personal_feed import FeedCache
 
-    def model(self, liked: np.ndarray, disliked: np.ndarray) -> recommend.Model:
+        self.corpus, self.split, self.library = corpus, split, library
+        found = library.store.keys_of(corpus.ids)
+        self.keys = np.array([found[i] for i in corpus.ids], dtype=np.int64)
+        self.pool_keys = self.keys[split.pool]
+        self.pool = corpus.vectors[split.pool]
+        sample = np.sort(np.random.default_rng(7).choice(len(corpus.ids), FeedCache().size,
+                                                         replace=False))
+        self.background = recommend.Background.of(corpus.vectors[sample])
+        self.ridge = recommend.RIDGE
+        self.dense_weight = recommend.DENSE_WEIGHT
+        self._words: dict[tuple[int, ...], np.ndarray] = {}
+
+    def dense(self, liked: np.ndarray, disliked: Sequence[int] = ()) -> recommend.Model:
         v = self.corpus.vectors
-        return recommend.train(v[liked], v[disliked], self.background, ridge=self.ridge,
-                               dislike_weight=self.dislike_weight)
+        return recommend.train(v[liked], v[np.asarray(disliked, dtype=np.int64)],
+                               self.background, ridge=self.ridge)
 
-    def rank(self, user: User, disliked: Sequence[int] = ()) -> np.ndarray:
-        model = self.model(user.rated, np.asarray(disliked, dtype=np.int64))
-        return model.score(self.corpus.vectors[self.split.pool])
+    def words(self, liked: np.ndarray) -> np.ndarray:
+        """The library's word scores of the pool for these liked papers (cached)."""
+        from papersift.personal_feed import words
 
-    def asked(self, user: User, liked: np.ndarray, yes: set[int], n: int = 10,
-              disliked: Sequence[int] = ()) -> tuple[list[int], list[int]]:
+        key = tuple(int(r) for r in liked)
+        if key not in self._words:
+            profile = words(self.library.store, self.library.lexical, self.keys[liked[::-1]])
+            self._words[key] = self.library.lexical.score_weighted(profile, self.pool_keys)
+        return self._words[key]
+
+    def scores(self, liked: np.ndarray, disliked: Sequence[int] = ()) -> np.ndarray:
+        dense = self.dense(liked, disliked).score(self.pool)
+        return recommend.fuse(self.words(liked), dense, dense_weight=self.dense_weight)
+
+    def rank(self, user: User) -> np.ndarray:
+        return self.scores(user.rated)
+
+    def asked(self, liked: np.ndarray, yes: set[int], n: int = 10) -> tuple[list[int], list[int]]:
         """One active-learning round over the papers before the cut-off: the ``n`` the
-        model is least sure of, answered yes for rows in ``yes``."""
-        model = self.model(liked, np.asarray(disliked, dtype=np.int64))
-        pool = np.setdiff1d(self.split.before, np.concatenate([liked, list(disliked)]))
+        linear model is least sure of, answered yes for rows in ``yes``."""
+        pool = np.setdiff1d(self.split.before, liked)
+        model = self.dense(liked)
         picked = pool[recommend.uncertain(model, self.corpus.vectors[pool], n)]
         return ([int(r) for r in picked if int(r) in yes],
                 [int(r) for r in picked if int(r) not in yes])
 
     def with_round(self, user: User) -> np.ndarray:
-        liked, disliked = self.asked(user, user.rated, set(user.rated.tolist()))
-        model = self.model(np.concatenate([user.rated, liked]).astype(np.int64),
-                           np.asarray(disliked, dtype=np.int64))
-        return model.score(self.corpus.vectors[self.split.pool])
+        liked, disliked = self.asked(user.rated, set(user.rated.tolist()))
+        return self.scores(np.concatenate([user.rated, liked]).astype(np.int64), disliked)
 
 
 def evaluate(users: list[User], method: Method) -> tuple[float, float, float, float]:
@@ -228,32 +248,136 @@ def evaluate(users: list[User], method: Method) -> tuple[float, float, float, fl
 def tune(feed: Feed, users: list[User]) -> list[tuple[float, float, float]]:
     """nDCG@10 on the tuning users over a small grid; the feed keeps the best."""
     grid = []
-    for ridge in (0.005, 0.02, 0.05, 0.1, 0.3):
-        feed.ridge = ridge
-        grid.append((ridge, feed.dislike_weight, evaluate(users, feed.rank)[1]))
+    for ridge in (0.005, 0.02, 0.1):
+        for weight in (0.25, 0.5, 1.0):
+            feed.ridge, feed.dense_weight = ridge, weight
+            grid.append((ridge, weight, evaluate(users, feed.rank)[1]))
     best = max(grid, key=lambda g: g[2])
-    feed.ridge = best[0]
+    feed.ridge, feed.dense_weight = best[0], best[1]
     return grid
 
 
-def learning_curve(feed: Feed, users: list[User], ks: Sequence[int]) -> list[tuple[int, float,
-                                                                                   float]]:
-    """nDCG@10 with each user's first k ratings, without and with one question round."""
+def learning_curve(feed: Feed, users: list[User], ks: Sequence[int]
+                   ) -> list[tuple[int, float, float]]:
+    """nDCG@10 with each user's first k ratings, without and with one question round
+    (whose "yes" answers are the user's other papers before the cut-off)."""
     curve = []
     for k in ks:
         plain, asked = [], []
         for user in users:
             seeds = user.rated[:k]
-            scores = feed.model(seeds, np.empty(0, np.int64)).score(
-                feed.corpus.vectors[feed.split.pool])
-            plain.append(metrics(scores, user.relevant)[1])
-            liked, disliked = feed.asked(user, seeds, set(user.rated.tolist()))
-            model = feed.model(np.concatenate([seeds, liked]).astype(np.int64),
-                               np.asarray(disliked, dtype=np.int64))
-            asked.append(metrics(model.score(feed.corpus.vectors[feed.split.pool]),
-                                 user.relevant)[1])
+            plain.append(metrics(feed.scores(seeds), user.relevant)[1])
+            liked, disliked = feed.asked(seeds, set(user.rated.tolist()))
+            more = np.concatenate([seeds, liked]).astype(np.int64)
+            asked.append(metrics(feed.scores(more, disliked), user.relevant)[1])
         curve.append((k, float(np.mean(plain)), float(np.mean(asked))))
     return curve
+
+
+_TASK: tuple[Method, list[User]] | None = None  # what forked workers inherit
+
+
+def _worker(index: int) -> tuple[float, float, float]:
+    assert _TASK is not None
+    method, users = _TASK
+    return metrics(method(users[index]), users[index].relevant)
+
+
+def evaluate_parallel(users: list[User], method: Method, workers: int
+                      ) -> tuple[float, float, float, float]:
+    """:func:`evaluate` in ``workers`` forked processes (for the slow tf-idf SVM)."""
+    import multiprocessing
+
+    global _TASK
+    _TASK = (method, users)
+    start = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        rows = pool.map(_worker, range(len(users)), chunksize=2)
+    elapsed = (time.perf_counter() - start) * 1000 * workers / max(len(users), 1)
+    p, n, r = (float(np.mean(c)) for c in zip(*rows, strict=True))
+    return p, n, r, elapsed
+
+
+# -- timing at 75k papers ---------------------------------------------------------------
+def open_library(path: Path) -> Any:
+    """The 75k library (ingested and given the shared vectors on first use)."""
+    from papersift.library import Library
+
+    library = Library(path)
+    if len(library) < 70_000:
+        print(f"building {path}: ingest and vector import (a few minutes, once)", flush=True)
+        library.ingest([str(SAMPLE)])
+        library.import_vectors(DATA / "arxiv-75k-minilm.f16.npy", encoder="minilm-l6-int8")
+    return library
+
+
+def day_range(library: Any, papers: int = 1000) -> tuple[Any, Any]:
+    """The last listing days that together hold about ``papers`` papers."""
+    from datetime import timedelta
+
+    until = library.store.latest_day()
+    since = until
+    while library.store.count_between(since, until) < papers:
+        since -= timedelta(days=1)
+    return since, until
+
+
+def p50(samples: list[float]) -> float:
+    return float(statistics.median(samples))
+
+
+def timings(library: Any, corpus: Corpus, user: User, runs: int = 60) -> list[str]:
+    """Feed latency at 75k papers: the library call, with the word profile cached and made
+    anew (a new rating each time), and the feed page as the server renders it."""
+    from fastapi.testclient import TestClient
+
+    from papersift.accounts import start_session
+    from papersift.web import WebSettings, create_app
+    from papersift.web.auth import SESSION_COOKIE, session_cookie_value
+
+    member = library.add_user("bench@example.org")
+    for row in user.rated:
+        library.rate(member, corpus.ids[row], 1)
+    since, until = day_range(library)
+    count = library.store.count_between(since, until)
+    library.personal_feed(member, since=since, until=until)  # the background, once
+    warm = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        library.personal_feed(member, since=since, until=until)
+        warm.append((time.perf_counter() - start) * 1000)
+    fresh = []
+    toggled = corpus.ids[user.rated[0]]
+    for i in range(runs):
+        library.rate(member, toggled, 0 if i % 2 == 0 else 1)  # the likes change every time
+        start = time.perf_counter()
+        library.personal_feed(member, since=since, until=until)
+        fresh.append((time.perf_counter() - start) * 1000)
+    secret = "s" * 40
+    client = TestClient(create_app(library, settings=WebSettings(secret=secret)))
+    session = start_session(library.users_store, member, days=1)
+    client.cookies.set(SESSION_COOKIE, session_cookie_value(secret.encode(), session.secret))
+    url = f"/feed?since={since}&until={until}"
+    pages = []
+    for i in range(runs + 10):
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        if i >= 10:
+            pages.append(float(response.headers["server-timing"].split("dur=")[1]))
+    library.remove_user("bench@example.org")
+    return [
+        f"Timing at {len(library):,} papers, a member with {len(user.rated)} liked papers, "
+        f"ranking the {count:,} papers listed {since} .. {until} (p50 of {runs} runs):",
+        "",
+        "| what | p50 ms | p90 ms |",
+        "|---|---:|---:|",
+        f"| feed: retrain + score {count:,} papers + top 20 (word profile cached) | "
+        f"{p50(warm):.1f} | {np.percentile(warm, 90):.1f} |",
+        f"| feed after a new rating (word profile made anew) | {p50(fresh):.1f} | "
+        f"{np.percentile(fresh, 90):.1f} |",
+        f"| personal feed page `/feed` (Server-Timing, 5 questions included) | "
+        f"{p50(pages):.1f} | {np.percentile(pages, 90):.1f} |",
+    ]
 
 
 def main() -> None:
@@ -261,54 +385,98 @@ def main() -> None:
     parser.add_argument("--cutoff", default="2026-05-01")
     parser.add_argument("--users", type=int, default=400, help="test users")
     parser.add_argument("--tuning-users", type=int, default=150)
-    parser.add_argument("--library", type=Path, help="a 75k library, to time the feed")
+    parser.add_argument("--library", type=Path, default=Path("/tmp/papersift-bench-75k"),
+                        help="the 75k library (built here on first use)")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the tf-idf SVM")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" /
                         "recommend.md")
     args = parser.parse_args()
     started = time.perf_counter()
     corpus = load()
     split = simulated_users(corpus, args.cutoff, args.tuning_users, args.users)
-    feed = Feed(corpus, split, recommend.Background.of(corpus.vectors))
+    library = open_library(args.library)
+    feed = Feed(corpus, split, library)
     grid = tune(feed, split.tuning)
-    methods: list[tuple[str, Method]] = [
-        ("recent (newest first)", recent(corpus, split)),
-        ("popular (most prolific authors first)", popular(corpus, split)),
-        ("similar to the latest saved", similar_to_latest(corpus, split)),
-        ("arxiv-sanity: LinearSVC on tf-idf", tfidf_svm(corpus, split)),
-        ("papersift feed", feed.rank),
-        ("papersift feed + one active-learning round", feed.with_round),
-    ]
-    rows = [(name, *evaluate(split.test, method)) for name, method in methods]
-    print(rows, grid)
-    lines = report_lines(args, corpus, split, rows, grid, started)
+    print(f"tuned: ridge {feed.ridge}, dense weight {feed.dense_weight}", flush=True)
+    rows = []
+    for name, method in [("recent (newest first)", recent(corpus, split)),
+                         ("popular (most prolific authors first)", popular(corpus, split)),
+                         ("similar to the latest saved", similar_to_latest(corpus, split))]:
+        rows.append((name, *evaluate(split.test, method)))
+    rows.append(("arxiv-sanity: LinearSVC on tf-idf",
+                 *evaluate_parallel(split.test, tfidf_svm(corpus, split), args.workers)))
+    print(rows[-1], flush=True)
+    rows += [("papersift feed", *evaluate(split.test, feed.rank)),
+             ("papersift feed + one active-learning round", *evaluate(split.test,
+                                                                       feed.with_round))]
+    parts = feed_parts(feed, split.test)
+    veterans = [u for u in split.test if len(u.rated) >= 8]
+    curve = learning_curve(feed, veterans, (1, 2, 3, 5, 8))
+    full = evaluate(veterans, feed.rank)[1]
+    timing = timings(library, corpus, max(split.test, key=lambda u: len(u.rated) if
+                                          len(u.rated) <= 30 else 0))
+    lines = report_lines(args, corpus, split, rows, grid, parts, curve, full, len(veterans),
+                         timing, started)
     publish("\n".join(lines) + "\n", args.out)
+
+
+def feed_parts(feed: Feed, users: list[User]) -> list[tuple[str, float]]:
+    """nDCG@10 of the feed's two halves alone (what each brings)."""
+    words = evaluate(users, lambda u: feed.words(u.rated))[1]
+    dense = evaluate(users, lambda u: feed.dense(u.rated).score(feed.pool))[1]
+    return [("the person's words alone (lexical profile, BM25)", words),
+            ("the linear model over embeddings alone", dense)]
 
 
 def report_lines(args: argparse.Namespace, corpus: Corpus, split: Split,
                  rows: list[tuple[str, float, float, float, float]],
-                 grid: list[tuple[float, float, float]], started: float) -> list[str]:
+                 grid: list[tuple[float, float, float]], parts: list[tuple[str, float]],
+                 curve: list[tuple[int, float, float]], full: float, veterans: int,
+                 timing: list[str], started: float) -> list[str]:
     users = split.test
-    lines = [
+    target = 0.8 * full
+    needed = next((k for k, plain, _ in curve if plain >= target), None)
+    asked = next((k for k, _, more in curve if more >= target), None)
+    best_baseline = max(r[2] for r in rows[:4])
+    feed_ndcg = rows[4][2]
+    return [
         "# Personal feed: offline evaluation with simulated users",
         "",
-        f"- command: `python benchmarks/recommend.py --users {args.users}`",
-        f"- data: {len(corpus.ids):,} arXiv papers, cut-off {args.cutoff}: "
-        f"{len(split.before):,} papers before, a pool of {len(split.pool):,} after",
-        f"- users: {len(users)} test users (authors with >= 6 papers on both sides), "
-        f"{statistics.mean(len(u.rated) for u in users):.1f} ratings and "
-        f"{statistics.mean(len(u.relevant) for u in users):.1f} papers to find on average; "
-        f"{len(split.tuning)} other users for tuning",
+        f"- command: `python benchmarks/recommend.py --users {args.users} "
+        f"--tuning-users {args.tuning_users}`",
+        f"- data: {len(corpus.ids):,} arXiv papers with their MiniLM vectors; cut-off "
+        f"{args.cutoff}: {len(split.before):,} papers before, a pool of {len(split.pool):,} "
+        "on or after",
+        f"- users: {len(users)} test users (authors with >= 6 papers, on both sides of the "
+        f"cut-off), {statistics.mean(len(u.rated) for u in users):.1f} ratings and "
+        f"{statistics.mean(len(u.relevant) for u in users):.1f} later papers to find on "
+        f"average; settings chosen on {len(split.tuning)} other users",
         f"- machine: {machine()}",
         "",
         "| method | precision@10 | nDCG@10 | recall@50 | ms per user |",
         "|---|---:|---:|---:|---:|",
         *[f"| {n} | {p:.4f} | {d:.4f} | {r:.4f} | {ms:.1f} |" for n, p, d, r, ms in rows],
         "",
-        "Tuning (nDCG@10 on the tuning users): "
-        + ", ".join(f"ridge {r} -> {s:.4f}" for r, _, s in grid),
+        f"The feed's nDCG@10 is {feed_ndcg / best_baseline:.2f}x the best baseline's "
+        f"({'beats' if feed_ndcg > best_baseline else 'does not beat'} all of them).",
+        "Its halves alone: " + "; ".join(f"{n} {v:.4f}" for n, v in parts) + ".",
+        "",
+        f"Ratings a new user needs (the {veterans} test users with >= 8 ratings; their full "
+        f"history gives nDCG@10 {full:.4f}, 80% of it is {target:.4f}):",
+        "",
+        "| ratings | nDCG@10 | + one round of 10 questions |",
+        "|---:|---:|---:|",
+        *[f"| {k} | {plain:.4f} | {more:.4f} |" for k, plain, more in curve],
+        "",
+        f"80% is reached with {needed if needed else 'more than 8'} ratings"
+        + (f" ({asked} with one round of questions)" if asked else "") + ".",
+        "",
+        *timing,
+        "",
+        "Tuning grid (ridge, embedding weight -> nDCG@10 on the tuning users): "
+        + ", ".join(f"({r}, {w}) {s:.4f}" for r, w, s in grid),
         f"Total time: {time.perf_counter() - started:.0f} s",
     ]
-    return lines
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def test_without_ratings_the_feed_lists_by_upvotes_and_says_how_to_start(
     feed = library.personal_feed(ada, since=DAYS[0], until=DAYS[1])
     assert not feed.personal and "rate or save a few papers" in (feed.notice or "")
     assert feed.total == 2000 and len(feed.items) == 20
-    assert library.feed_questions(ada) == []
+    assert library.personal_feed(ada, questions=5).questions == []
 
 
 def test_the_feed_learns_from_likes_and_says_why(library: Library, ada: User) -> None:
@@ -90,14 +90,15 @@ def test_questions_are_unrated_papers_the_model_is_least_sure_of(library: Librar
                                                                  ada: User) -> None:
     for result in library.search("diffusion image generation", limit=5):
         library.rate(ada, result.paper.id, 1)
-    asked = library.feed_questions(ada, n=5)
+    ranked = library.personal_feed(ada, since=DAYS[0], until=DAYS[1], limit=2000, questions=5)
+    asked = ranked.questions
     assert len(asked) == 5 and not set(library.ratings(ada)) & {p.id for p in asked}
-    ranked = library.personal_feed(ada, limit=2000)
     position = {i.paper.id: n for n, i in enumerate(ranked.items)}
-    places = sorted(position[p.id] for p in asked if p.id in position)
-    assert places and places[0] > 5  # not the feed's sure top: the uncertain middle
+    places = sorted(position[p.id] for p in asked)
+    assert places[0] > 5  # not the feed's sure top: the uncertain middle
     library.rate(ada, asked[0].id, -1)
-    assert asked[0].id not in {p.id for p in library.feed_questions(ada, n=5)}
+    again = library.personal_feed(ada, since=DAYS[0], until=DAYS[1], questions=5).questions
+    assert asked[0].id not in {p.id for p in again}
 
 
 def test_the_feed_page_and_its_json_twin(library: Library, ada: User) -> None:

@@ -4,6 +4,7 @@ solved over every row explicitly; uncertainty and "why this paper" on known geom
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from papersift import recommend
 
@@ -12,7 +13,7 @@ def _reference(liked: np.ndarray, disliked: np.ndarray, library: np.ndarray, rid
                dislike_weight: float) -> tuple[np.ndarray, float]:
     """Weighted ridge regression written out row by row (targets 1 liked, 0 otherwise)."""
     rows = np.vstack([liked, disliked, library])
-    per = 1 / len(liked)
+    per = 1 / max(len(liked), 1)
     weights = np.concatenate([np.full(len(liked), per),
                               np.full(len(disliked), per * dislike_weight),
                               np.full(len(library), 1 / len(library))])
@@ -24,10 +25,13 @@ def _reference(liked: np.ndarray, disliked: np.ndarray, library: np.ndarray, rid
     return solution[:-1], float(solution[-1])
 
 
-def test_the_closed_form_is_weighted_ridge_regression() -> None:
+@pytest.mark.parametrize("rated", [0, 10, 80])  # none; a few (Woodbury); many (solved outright)
+def test_the_closed_form_is_weighted_ridge_regression(rated: int) -> None:
     rng = np.random.default_rng(3)
     library = recommend.unit(rng.normal(size=(400, 24)))
-    liked, disliked = library[:7] + 0.3, library[7:10]
+    liked, disliked = library[:rated] + 0.3, library[rated : rated + rated // 3 + 1]
+    if rated == 0:
+        liked = library[:0]
     model = recommend.train(liked, disliked, recommend.Background.of(library), ridge=0.05,
                             dislike_weight=2.0)
     weights, bias = _reference(liked, disliked, library, 0.05, 2.0)
@@ -59,3 +63,21 @@ def test_no_liked_papers_and_empty_inputs() -> None:
     assert model.score(np.empty((0, 4))).shape == (0,)
     assert recommend.uncertain(model, np.empty((0, 4)), 3).shape == (0,)
     assert recommend.closest(library, np.empty((0, 4))).shape == (4, 0)
+
+
+def test_term_weights_are_bm25_and_profiles_weigh_rare_shared_words() -> None:
+    documents = [["gauss", "splat", "splat", "avatar"], ["gauss", "robot"], ["robot"]]
+    frequencies = {"gauss": 40, "splat": 2, "avatar": 5, "robot": 60}
+    matrix = recommend.TermMatrix.of(documents, frequencies, 100)
+    average = (4 + 2 + 1) / 3
+
+    def bm25(term: str, tf: int, length: int) -> float:
+        idf = np.log1p((100 - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
+
+    scores = matrix.score({"splat": 1.0, "robot": 0.5, "unknown": 9.0})
+    assert np.allclose(scores, [bm25("splat", 2, 4), 0.5 * bm25("robot", 1, 2),
+                                0.5 * bm25("robot", 1, 1)], rtol=1e-5)
+    profile = recommend.term_profile(documents[:2], frequencies, 100, top=3)
+    assert list(profile)[0] == "splat" and profile["splat"] == 1.0  # rare and repeated
+    assert len(profile) == 3 and "robot" not in profile  # common words weigh least

@@ -34,11 +34,11 @@ from papersift.people import (
     normalize_email,
     utcnow,
 )
-from papersift.personal_feed import BackgroundCache, PersonalFeed
+from papersift.personal_feed import FeedCache, PersonalFeed, Stores
 from papersift.search_results import Vote
 
 if TYPE_CHECKING:
-    from papersift.backends.base import Backend, DenseRanker, PaperStore, UserStore
+    from papersift.backends.base import Backend, PaperStore, UserStore
     from papersift.library import Library
     from papersift.settings import Settings
 
@@ -71,18 +71,16 @@ class Members:
         """The backend's user store (people's data)."""
         return self.backend.users
 
-    @property
-    def _background(self) -> BackgroundCache:
-        """The library's vectors summarised for the feed (one cache per library object)."""
-        cache: BackgroundCache | None = self.__dict__.get("_feed_background")
-        if cache is None:
-            cache = self.__dict__.setdefault("_feed_background",
-                                             BackgroundCache(self.settings.feed_background))
-        return cache
-
-    def _dense(self) -> DenseRanker | None:
+    def _feed_stores(self) -> Stores | None:
+        """What the personal feed reads (None until the library has vectors)."""
         lib: Library = self  # type: ignore[assignment]
-        return lib.dense if lib.has_vectors() else None
+        if not lib.has_vectors():
+            return None
+        cache: FeedCache | None = self.__dict__.get("_feed_cache")
+        if cache is None:  # one per library object, shared by its requests
+            cache = self.__dict__.setdefault("_feed_cache",
+                                             FeedCache(self.settings.feed_background))
+        return Stores(self.store, self.users_store, lib.dense, lib.lexical, cache)
 
     def _paper(self, paper_id: str) -> Paper:
         found = self.get(paper_id)  # type: ignore[attr-defined]
@@ -296,39 +294,29 @@ class Members:
 
     # -- the personal feed ----------------------------------------------------------------
     def personal_feed(self, user: User, *, since: date | None = None,
-                      until: date | None = None, limit: int = 20,
-                      offset: int = 0) -> PersonalFeed:
+                      until: date | None = None, limit: int = 20, offset: int = 0,
+                      questions: int = 0) -> PersonalFeed:
         """New papers of a day or a date range (the last ``feed_days`` listing days when
-        none is given), ranked for this member by a model of their ratings and saves."""
+        none is given), ranked for this member by a model of their ratings, upvotes and
+        saves; with ``questions``, that many papers of the range its linear model is least
+        sure about (rating them teaches it most)."""
         since, until = self._feed_range(since, until)
         if since is None or until is None:
             return PersonalFeed(None, None, 0, [], 0, 0, False, "the library has no papers")
-        dense = self._dense()
-        if dense is None:
+        stores = self._feed_stores()
+        if stores is None:
             papers = self.store.ranked_between(since, until, limit=limit, offset=offset)
             return PersonalFeed(since, until, self.store.count_between(since, until),
                                 [personal_feed.FeedItem(p, 0.0) for p in papers], 0, 0, False,
                                 "the feed starts when papers have vectors (`papersift embed`)")
-        return personal_feed.personal_feed(
-            self.store, self.users_store, dense, user, since=since, until=until, limit=limit,
-            offset=offset, background=self._background)
+        return personal_feed.personal_feed(stores, user, since=since, until=until, limit=limit,
+                                           offset=offset, questions=questions)
 
-    def feed_questions(self, user: User, *, n: int = 5, days: int = 30) -> list[Paper]:
-        """Recent papers (the last ``days`` listing days) the member's model is least sure
-        of: rating them teaches it most. Empty until they like a paper."""
-        since, until = self._feed_range(None, None, days=days)
-        dense = self._dense()
-        if dense is None or since is None or until is None:
-            return []
-        return personal_feed.questions(self.store, self.users_store, dense, user,
-                                       since=since, until=until, n=n,
-                                       background=self._background)
-
-    def _feed_range(self, since: date | None, until: date | None,
-                    days: int | None = None) -> tuple[date | None, date | None]:
+    def _feed_range(self, since: date | None,
+                    until: date | None) -> tuple[date | None, date | None]:
         if since and until:
             return (since, until) if since <= until else (until, since)
-        start, end = personal_feed.default_range(self.store, days or self.settings.feed_days)
+        start, end = personal_feed.default_range(self.store, self.settings.feed_days)
         return since or start, until or (end if since is None or end is None
                                          else max(end, since))
 

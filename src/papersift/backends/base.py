@@ -353,6 +353,11 @@ class LexicalRanker(Protocol):
         """Scores of the given papers for a query (0 where nothing matches)."""
         ...
 
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[list[int], int]:
+        """How many papers hold each index term (as :meth:`terms` writes them), and how
+        many papers there are (the personal feed weighs a person's words by rarity)."""
+        ...
+
     @property
     def applied_seq(self) -> int:
         """The last store change this ranker includes."""

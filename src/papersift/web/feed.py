@@ -30,11 +30,10 @@ def _feed(web: WebState, user: User, date: str | None, since: str | None,
     first, last = (day, day) if day else (parse_day(since, "since"), parse_day(until, "until"))
     offset, limit = page_window(page, web.settings.per_page)
     found = web.library.personal_feed(user, since=first, until=last, limit=limit + 1,
-                                      offset=offset)
-    questions = web.library.feed_questions(user, n=web.settings.feed_questions) \
-        if page == 1 else []
+                                      offset=offset,
+                                      questions=web.settings.feed_questions if page == 1 else 0)
     result = feed_page(found, pagination(page, limit, len(found.items) > limit),
-                       [paper_out(p) for p in questions])
+                       [paper_out(p) for p in found.questions])
     result.items = result.items[:limit]
     return result
 
