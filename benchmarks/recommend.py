@@ -181,7 +181,8 @@ def tfidf_svm(corpus: Corpus, split: Split) -> Method:
 class Feed:
     """papersift's feed exactly as the library computes it (``papersift.personal_feed``):
     the linear model over the vectors, against a 20,000-paper sample of the library, fused
-    with the person's words scored by the library's own lexical index."""
+    with the person's words (their profile from the library's lexical analysis, scored as
+    BM25 over the pool's papers, :class:`recommend.TermMatrix`)."""
 
     def __init__(self, corpus: Corpus, split: Split, library: Any) -> None:
         from papersift.personal_feed import FeedCache
@@ -191,6 +192,11 @@ class Feed:
         self.keys = np.array([found[i] for i in corpus.ids], dtype=np.int64)
         self.pool_keys = self.keys[split.pool]
         self.pool = corpus.vectors[split.pool]
+        listed, self.matrix = FeedCache().terms(
+            library.store, library.lexical, split.cutoff.astype(object),
+            library.store.latest_day())
+        where = {k: i for i, k in enumerate(listed.tolist())}
+        self.matrix_rows = np.array([where[k] for k in self.pool_keys.tolist()])
         sample = np.sort(np.random.default_rng(7).choice(len(corpus.ids), FeedCache().size,
                                                          replace=False))
         self.background = recommend.Background.of(corpus.vectors[sample])
@@ -210,7 +216,7 @@ class Feed:
         key = tuple(int(r) for r in liked)
         if key not in self._words:
             profile = words(self.library.store, self.library.lexical, self.keys[liked[::-1]])
-            self._words[key] = self.library.lexical.score_weighted(profile, self.pool_keys)
+            self._words[key] = self.matrix.score(profile)[self.matrix_rows]
         return self._words[key]
 
     def scores(self, liked: np.ndarray, disliked: Sequence[int] = ()) -> np.ndarray:
