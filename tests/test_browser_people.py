@@ -115,7 +115,7 @@ def test_upvote_rate_and_watch_the_feed_change(member: Any, site: str,
         return sum(bool(re.search(r"robot|grasp|manipul", t, re.IGNORECASE)) for t in titles)
 
     assert robotic(after) > robotic(before), (before, after)
-    expect(member.locator(".questions article.card")).to_have_count(5)
+    expect(member.locator(".questions li")).to_have_count(5)
 
 
 def test_save_into_a_collection_and_export_bibtex(member: Any, site: str) -> None:

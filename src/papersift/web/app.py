@@ -42,7 +42,8 @@ class WebSettings:
     """Settings of the web faces; ``describe()`` lists each with its help."""
 
     secret: str | None = setting(
-        None, f"Key signing voter cookies (or env {SECRET_ENV}). Required for a public "
+        None, f"Key signing voter and session cookies and CSRF tokens (or env {SECRET_ENV}). "
+        "Required for a public "
         "server; a loopback server without one uses a random key kept in the library.")
     per_page: int = setting(20, "Papers per page in listings and search results.")
     excerpt_chars: int = setting(400, "Characters of abstract shown in listings.")
