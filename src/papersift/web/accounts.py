@@ -166,7 +166,10 @@ def _visitor_change(web: WebState, request: Request, token: str | None) -> None:
 def confirm_page(request: Request, web: Web,
                  token: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """The page a mailed link opens: one button signs in (a GET spends nothing)."""
-    return web.render(request, "signin_confirm.html", token=token, nav="signin")
+    page = web.render(request, "signin_confirm.html", token=token, nav="signin")
+    page.headers["Cache-Control"] = "no-store"
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page
 
 
 @router.post("/signin/confirm", include_in_schema=False)
@@ -235,7 +238,9 @@ def account_page(request: Request, web: Web) -> HTMLResponse:
     """The account page (HTML): sessions, API tokens, export, delete."""
     found = auth.need_user(web, request)
     assert found.user is not None
-    return web.render(request, "account.html", page=_account(web, found.user), nav="account")
+    page = web.render(request, "account.html", page=_account(web, found.user), nav="account")
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.get("/api/me", response_model=AccountPage, tags=["accounts"],
@@ -254,8 +259,10 @@ def token_form(request: Request, web: Web, name: Annotated[str, Form(max_length=
     found = auth.require_change(web, request, csrf)
     assert found.user is not None
     secret = _new_token(web, found.user, name).token
-    return web.render(request, "account.html", page=_account(web, found.user),
+    page = web.render(request, "account.html", page=_account(web, found.user),
                       new_token=secret, nav="account")
+    page.headers["Cache-Control"] = "no-store"  # the new token is on it
+    return page
 
 
 @router.post("/api/me/tokens", response_model=NewTokenOut, status_code=201, tags=["accounts"])

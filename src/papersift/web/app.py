@@ -175,6 +175,8 @@ def _install_handlers(app: FastAPI) -> None:
         elapsed = (time.perf_counter() - start) * 1000
         response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        # URLs (a sign-in link's token among them) never travel to other sites
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.media_type == "text/html" or _wants_html(request):
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; object-src 'none'; "
