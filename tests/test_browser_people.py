@@ -150,7 +150,7 @@ class _Evil(http.server.BaseHTTPRequestHandler):
 
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+    def do_GET(self) -> None:  # the name http.server calls
         body = (f'<form id="f" method="post" action="{self.target}">'
                 '<input name="value" value="1"></form>'
                 "<script>document.getElementById('f').submit()</script>").encode()

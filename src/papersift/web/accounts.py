@@ -167,8 +167,9 @@ def confirm_page(request: Request, web: Web,
                  token: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """The page a mailed link opens: one button signs in (a GET spends nothing)."""
     page = web.render(request, "signin_confirm.html", token=token, nav="signin")
+    # Referrer-Policy stays same-origin: no-referrer would make the button's POST say
+    # Origin "null", which is refused as cross-site
     page.headers["Cache-Control"] = "no-store"
-    page.headers["Referrer-Policy"] = "no-referrer"
     return page
 
 
