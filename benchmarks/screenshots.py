@@ -1,8 +1,12 @@
 """Screenshots of every page for docs/screenshots/, taken in headless Debian chromium.
 
-    python benchmarks/screenshots.py            # writes docs/screenshots/*.png
+    python benchmarks/screenshots.py [--people-library /tmp/papersift-bench-75k]
 
-Uses the test library (real arXiv and Daily Papers records plus the crafted XSS paper).
+The listing, search and paper pages use the test library (real arXiv and Daily Papers
+records plus the crafted XSS paper). The sign-in, collection, my-papers and personal-feed
+pages use a library of the whole 75k arXiv sample with its vectors (the one
+``benchmarks/recommend.py`` builds), where a demo member rates a few papers found by a
+search, keeps a collection with notes, and is removed again afterwards.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import argparse  # noqa: E402
 
 from tests.conftest import DATA  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -28,6 +34,60 @@ PAGES = {
     "author": "/authors/Qifeng%20Chen",
     "xss-paper": f"/papers/{XSS_ID}",
 }
+
+
+def people(out: Path, path: Path) -> None:
+    """The members' pages over the 75k sample: sign-in, a collection, my papers, the feed."""
+    from playwright.sync_api import sync_playwright
+
+    from papersift.accounts import start_session
+    from papersift.library import Library
+    from papersift.web import WebSettings, create_app
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from recommend import open_library
+
+    library: Library = open_library(path)
+    email = "demo.reader@example.org"
+    library.remove_user(email)
+    demo = library.add_user(email)
+    for result in library.search("gaussian splatting avatars from monocular video", limit=6):
+        library.rate(demo, result.paper.id, 1)
+    group = library.create_collection(demo, "Reading group: 3D avatars")
+    notes = ["Start here: the clearest method section.", "Compare their rig to ours.",
+             "Code released; try on our captures.", None]
+    for result, note in zip(library.search("animatable human avatar", limit=4), notes,
+                            strict=True):
+        library.save(demo, result.paper.id, collection_id=group.id, note=note)
+    secret = "screenshots-" + "x" * 30
+    app = create_app(library, settings=WebSettings(secret=secret, registration="closed"))
+    session = start_session(library.users_store, demo, days=1)
+    from papersift.web.auth import SESSION_COOKIE, session_cookie_value
+
+    try:
+        with RunningServer(app) as server, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.goto(server.url + "/signin")
+            page.screenshot(path=str(out / "signin.png"))
+            page.context.add_cookies([{"name": SESSION_COOKIE, "url": server.url,
+                                       "value": session_cookie_value(secret.encode(),
+                                                                     session.secret)}])
+            for name, url in (("feed", "/feed"), ("collection", f"/collections/{group.id}"),
+                              ("my-papers", "/me")):
+                page.goto(server.url + url)
+                page.screenshot(path=str(out / f"{name}.png"))
+                print(out / f"{name}.png")
+            phone = browser.new_page(viewport={"width": 390, "height": 1000})
+            phone.context.add_cookies([{"name": SESSION_COOKIE, "url": server.url,
+                                        "value": session_cookie_value(secret.encode(),
+                                                                      session.secret)}])
+            phone.goto(server.url + "/feed")
+            phone.screenshot(path=str(out / "feed-phone.png"))
+            browser.close()
+    finally:
+        library.remove_user(email)
+        library.close()
 
 
 def main(out: Path = REPO / "docs" / "screenshots") -> None:
@@ -56,4 +116,12 @@ def main(out: Path = REPO / "docs" / "screenshots") -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people-library", type=Path, default=Path("/tmp/papersift-bench-75k"),
+                        help="the 75k library for the members' pages (built on first use)")
+    parser.add_argument("--only-people", action="store_true",
+                        help="only the members' pages")
+    args = parser.parse_args()
+    if not args.only_people:
+        main()
+    people(REPO / "docs" / "screenshots", args.people_library)

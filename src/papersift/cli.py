@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from html import escape as html_escape
 from typing import Any
 
 import click
@@ -27,6 +28,7 @@ from papersift.encoders import EncoderError
 from papersift.errors import LibraryError, LockBusy
 from papersift.library import DEFAULT_PATH, Library, LibraryStats
 from papersift.papers import Paper
+from papersift.people import PersonError, normalize_email
 from papersift.query import Filters, QueryError
 from papersift.ranking import SearchResult
 from papersift.search_results import SearchResults
@@ -561,6 +563,95 @@ def jobs_run(ctx: click.Context, every: float) -> None:
                 err.print(_escape(job.describe()))
     except KeyboardInterrupt:
         lib.close()
+
+
+@main.group()
+def user() -> None:
+    """Accounts: add (or approve) one, list them, remove one with all its data."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.pass_context
+def user_add(ctx: click.Context, email: str, admin: bool) -> None:
+    """Add an account, or approve one waiting (closed registration); it signs in by mail.
+
+    Example: papersift user add ada@example.org --admin
+    """
+    try:
+        found = _library(ctx).add_user(email, admin=admin)
+    except PersonError as error:
+        raise UserError(str(error)) from None
+    err.print(f"{_escape(found.email)} can sign in" + (" (administrator)" if found.admin else ""))
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """Every account, with those waiting for approval.
+
+    Example: papersift user list
+    """
+    users = _library(ctx).users()
+    if as_json:
+        click.echo(json.dumps([{"email": u.email, "admin": u.admin, "status": u.status,
+                                "created": u.created.isoformat() if u.created else None}
+                               for u in users], indent=1))
+        return
+    if not users:
+        err.print("no accounts yet: `papersift user add EMAIL`")
+    for found in users:
+        marks = [m for m in ("admin" if found.admin else "",
+                             "waiting for approval: `papersift user add` it"
+                             if found.status == "pending" else "") if m]
+        since = f" since {found.created:%Y-%m-%d}" if found.created else ""
+        out.print(_escape(f"{found.email}{since}" + (f" ({', '.join(marks)})" if marks else "")))
+
+
+@user.command("remove")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def user_remove(ctx: click.Context, email: str, yes: bool) -> None:
+    """Remove an account and all its data: votes, ratings, collections, tokens, sessions.
+
+    Example: papersift user remove ada@example.org --yes
+    """
+    lib = _library(ctx)
+    if lib.user(email) is None:
+        raise UserError(f"no account for {email!r}; see `papersift user list`")
+    if not yes:
+        click.confirm(f"remove {email} and all their data?", abort=True, err=True)
+    lib.remove_user(email)
+    err.print(f"removed {_escape(email)} and their data")
+
+
+@main.group()
+def mail() -> None:
+    """Mail (sign-in links, digests) through the SMTP server PAPERSIFT_SMTP_* names."""
+
+
+@mail.command("test")
+@click.argument("address")
+def mail_test(address: str) -> None:
+    """Send a test mail to ADDRESS through the SMTP server the PAPERSIFT_SMTP_* environment
+    variables name (the password from PAPERSIFT_SMTP_PASSWORD).
+
+    Example: PAPERSIFT_SMTP_HOST=smtp.example.org papersift mail test ada@example.org
+    """
+    from papersift.mail import MailError, MailSettings, Message, send
+
+    try:
+        settings = MailSettings.from_env()
+        text = (f"This is a test mail from papersift, sent through {settings.smtp_host}:"
+                f"{settings.smtp_port} ({settings.smtp_security}).\n")
+        send(settings, [Message(normalize_email(address), "papersift test mail", text,
+                                html=f"<p>{html_escape(text)}</p>")])
+    except (MailError, PersonError) as error:
+        raise UserError(str(error)) from None
+    err.print(f"sent a test mail to {_escape(address)} through {settings.smtp_host}")
 
 
 @main.command()

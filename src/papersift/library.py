@@ -30,6 +30,8 @@ from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreSt
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.jobs import JobContext, JobRunner, JobState
+from papersift.mail import MailSettings
+from papersift.members import Members
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
 from papersift.search_results import SearchResults, Vote
@@ -135,8 +137,9 @@ class LibraryStats:
     jobs: tuple[JobState, ...] = ()
 
 
-class Library:
-    """Papers in a backend (a directory today), searched, listed, voted on and embedded."""
+class Library(Members):
+    """Papers in a backend (a directory today), searched, listed, voted on and embedded;
+    people's accounts, ratings, collections and feeds (the :class:`Members` part)."""
 
     @staticmethod
     def exists(location: str | os.PathLike[str]) -> bool:
@@ -150,8 +153,10 @@ class Library:
         *,
         encoder: Encoder | str | None = None,
         settings: Settings | None = None,
+        mail: MailSettings | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self.mail_settings = mail or MailSettings.from_env()
         self.backend = backends.open(path, settings=self.settings)
         self.location = self.backend.location
         self.path = Path(self.location)
@@ -608,7 +613,10 @@ class Library:
 
     # -- votes ----------------------------------------------------------------------------
     def upvote(self, paper_id: str, voter: str) -> Vote:
-        """Cast ``voter``'s upvote, or withdraw it when it was cast (a toggle)."""
+        """Cast ``voter``'s upvote, or withdraw it when it was cast (a toggle). Anonymous
+        voters only (a cookie's id); members vote with :meth:`member_upvote`."""
+        if ":" in voter:
+            raise ValueError("a voter id has no ':' (those name members' votes)")
         paper = self.get(paper_id)
         if paper is None:
             raise KeyError(paper_id)

@@ -23,6 +23,7 @@ from papersift.backends.base import (
     PaperStore,
     StoreStats,
     UpsertCounts,
+    UserStore,
 )
 from papersift.errors import LibraryError
 
@@ -41,6 +42,7 @@ __all__ = [
     "PaperStore",
     "StoreStats",
     "UpsertCounts",
+    "UserStore",
     "open",
 ]
 

@@ -1,8 +1,9 @@
 """The three roles a backend plays, as small typed protocols, and the values they exchange.
 
 A backend is a *paper store* (papers, listings, votes, job state, locks: the source of
-truth), a *lexical ranker* (BM25 or the engine's own full-text ranking) and a *dense
-ranker* per encoder (nearest vectors). The library owns every behaviour on top of them
+truth), a *user store* (people's accounts, sessions, ratings and collections, in the same
+database as the papers), a *lexical ranker* (BM25 or the engine's own full-text ranking)
+and a *dense ranker* per encoder (nearest vectors). The library owns every behaviour on top of them
 (fusion, listings, votes in results, similar papers, jobs); the faces only call the library.
 
 Papers are addressed by their canonical id (``Paper.id``) across the library; inside one
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -25,6 +26,16 @@ import numpy as np
 from papersift.errors import LockBusy
 from papersift.jobs import JobState
 from papersift.papers import Paper
+from papersift.people import (
+    ApiToken,
+    Collection,
+    CollectionItem,
+    Feedback,
+    Rating,
+    SignInLink,
+    User,
+    UserStatus,
+)
 from papersift.query import Filters, ParsedQuery
 from papersift.ranking import Hits
 
@@ -39,6 +50,7 @@ __all__ = [
     "PaperStore",
     "StoreStats",
     "UpsertCounts",
+    "UserStore",
 ]
 
 
@@ -216,6 +228,112 @@ class PaperStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class UserStore(Protocol):
+    """People's data, beside the papers it refers to (papers by id, people by user id).
+
+    Every call that reads or changes a person's things takes their user id, and a store
+    only ever touches rows of that user: a collection id of someone else's is "not found".
+    Secrets arrive as digests (:func:`papersift.people.digest`), never as written.
+
+    Votes cast by signed-in people ("members") share the papers' vote rows with anonymous
+    cookie votes, marked with the user: a paper counts ``votes_here`` (all cast here) and
+    ``votes_members`` (of those, by members), each changed in the vote's own transaction.
+    """
+
+    # -- accounts -------------------------------------------------------------------------
+    def add_user(self, email: str, *, admin: bool = False,
+                 status: UserStatus = "active") -> User:
+        """Create an account for a normalised address, or return the one it has."""
+        ...
+
+    def get_user(self, user_id: int) -> User | None: ...
+    def user_by_email(self, email: str) -> User | None: ...
+    def list_users(self) -> list[User]: ...
+    def update_user(self, user_id: int, *, admin: bool | None = None,
+                    status: UserStatus | None = None) -> User | None: ...
+
+    def remove_user(self, user_id: int) -> bool:
+        """Remove an account and everything of theirs in one transaction (their member
+        votes are taken off the papers' counts); False when there was none."""
+        ...
+
+    # -- sign-in links and sessions -------------------------------------------------------
+    def add_sign_in(self, link_digest: str, email: str, *, sign_up: bool, expires: datetime,
+                    next_path: str = "/") -> None: ...
+
+    def use_sign_in(self, link_digest: str, *, now: datetime) -> SignInLink | None:
+        """Spend a sign-in link: its details the first time, before it expires; None after
+        (even when two requests race for it)."""
+        ...
+
+    def add_session(self, session_digest: str, user_id: int, *, expires: datetime) -> None: ...
+    def session_user(self, session_digest: str, *, now: datetime) -> User | None: ...
+    def remove_session(self, session_digest: str) -> bool: ...
+    def remove_sessions(self, user_id: int) -> int:
+        """End every session of a user (sign out everywhere); returns how many ended."""
+        ...
+
+    def count_sessions(self, user_id: int, *, now: datetime) -> int: ...
+
+    # -- API tokens -----------------------------------------------------------------------
+    def add_api_token(self, user_id: int, name: str, token_digest: str) -> ApiToken: ...
+    def api_tokens(self, user_id: int) -> list[ApiToken]: ...
+    def api_token_user(self, token_digest: str) -> User | None:
+        """The owner of a token (and its last use recorded), or None."""
+        ...
+
+    def remove_api_token(self, user_id: int, token_id: int) -> bool: ...
+
+    # -- member votes and private ratings -------------------------------------------------
+    def add_member_vote(self, paper_id: str, user_id: int) -> bool:
+        """A member's upvote; False when the paper is unknown or already upvoted by them."""
+        ...
+
+    def remove_member_vote(self, paper_id: str, user_id: int) -> bool: ...
+    def member_voted(self, paper_ids: Sequence[str], user_id: int) -> set[str]: ...
+    def set_rating(self, user_id: int, paper_id: str, value: int) -> bool:
+        """Thumbs up (1), down (-1), or undo (0); False when the paper is unknown."""
+        ...
+
+    def ratings(self, user_id: int, paper_ids: Sequence[str] | None = None) -> list[Rating]:
+        """A user's ratings, newest first (of the given papers only, when given)."""
+        ...
+
+    # -- collections ----------------------------------------------------------------------
+    def add_collection(self, user_id: int, name: str) -> Collection:
+        """Create a collection, or return the user's collection of that name."""
+        ...
+
+    def collections(self, user_id: int) -> list[Collection]:
+        """A user's collections, the most recently changed first, with their sizes."""
+        ...
+
+    def rename_collection(self, user_id: int, collection_id: int, name: str) -> bool: ...
+    def remove_collection(self, user_id: int, collection_id: int) -> bool: ...
+    def add_items(self, user_id: int, collection_id: int,
+                  items: Sequence[tuple[str, str | None]]) -> int:
+        """Save ``(paper id, note)`` pairs; unknown papers are skipped, a paper already
+        there keeps its note unless a new one is given. Returns how many were new."""
+        ...
+
+    def remove_item(self, user_id: int, collection_id: int, paper_id: str) -> bool: ...
+    def set_note(self, user_id: int, collection_id: int, paper_id: str,
+                 note: str | None) -> bool: ...
+    def items(self, user_id: int, collection_id: int) -> list[CollectionItem]:
+        """The papers of a collection, the most recently added first."""
+        ...
+
+    def saved_in(self, user_id: int, paper_ids: Sequence[str]) -> dict[str, list[int]]:
+        """For each of the papers a user saved, the ids of the collections holding it."""
+        ...
+
+    # -- what the personal feed learns from -----------------------------------------------
+    def feedback(self, user_id: int) -> list[Feedback]:
+        """Every rating, member vote and saved paper of a user, with the papers' keys."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class LexicalQuery:
     """A query as one lexical engine analysed it (once per search)."""
@@ -246,6 +364,11 @@ class LexicalRanker(Protocol):
 
     def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
         """Scores of the given papers for a query (0 where nothing matches)."""
+        ...
+
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[list[int], int]:
+        """How many papers hold each index term (as :meth:`terms` writes them), and how
+        many papers there are (the personal feed weighs a person's words by rarity)."""
         ...
 
     @property
@@ -312,6 +435,7 @@ class Backend(Protocol):
 
     location: str
     store: PaperStore
+    users: UserStore
     lexical: LexicalRanker
 
     def dense(self, name: str, dim: int) -> DenseRanker:

@@ -29,7 +29,7 @@ __all__ = ["COLUMNS", "PaperRows", "row_to_paper"]
 COLUMNS = (
     "rowid, id, version, title, abstract, authors, author_count, published, categories, "
     "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here, "
-    "submitter"
+    "submitter, votes_members"
 )
 
 
@@ -75,6 +75,7 @@ def _merge(old: Paper, new: Paper) -> Paper:
         comment=new.comment or old.comment,
         submitter=new.submitter or old.submitter,
         votes_here=0,
+        votes_members=0,
     )
 
 
@@ -94,6 +95,7 @@ def row_to_paper(row: sqlite3.Row) -> Paper:
         comment=row["comment"],
         votes_here=row["votes_here"],
         submitter=row["submitter"],
+        votes_members=row["votes_members"],
     )
 
 
@@ -195,8 +197,8 @@ class PaperRows:
                 if found is None:
                     continue
                 if keep_votes:
-                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created) "
-                               "SELECT ?, voter, created FROM votes WHERE paper = ?",
+                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user) "
+                               "SELECT ?, voter, created, user FROM votes WHERE paper = ?",
                                (paper_id, found[0]))
                 db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 db.execute("INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)",
@@ -408,10 +410,13 @@ def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
     if db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
                   (paper_id,)).fetchone() is None:
         return
-    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created) "
-               "SELECT ?, voter, created FROM kept_votes WHERE paper_id = ?", (rowid, paper_id))
-    db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?) "
-               "WHERE rowid = ?", (rowid, rowid))
+    # a member's vote comes back as theirs; one whose account was removed meanwhile is gone
+    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user) "
+               "SELECT ?, voter, created, user FROM kept_votes WHERE paper_id = ? "
+               "AND (user IS NULL OR user IN (SELECT id FROM users))", (rowid, paper_id))
+    db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?), "
+               "votes_members = (SELECT count(*) FROM votes WHERE paper = ? AND user IS NOT NULL) "
+               "WHERE rowid = ?", (rowid, rowid, rowid))
     db.execute("DELETE FROM kept_votes WHERE paper_id = ?", (paper_id,))
 
 

@@ -135,6 +135,70 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
         PRIMARY KEY (paper_id, voter)
     );
     """,),
+    # 6: people: accounts, sign-in links and sessions and API tokens (digests only),
+    #    member votes in the votes table (marked with their user, counted apart on the
+    #    paper), private ratings, collections of saved papers with notes
+    ("""
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        admin INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'active',
+        created TEXT NOT NULL
+    );
+    CREATE TABLE sign_in_links (
+        digest TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        sign_up INTEGER NOT NULL,
+        next_path TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        used TEXT
+    );
+    CREATE INDEX sign_in_links_email ON sign_in_links (email);
+    CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        last_used TEXT
+    );
+    CREATE INDEX api_tokens_user ON api_tokens (user);
+    ALTER TABLE votes ADD COLUMN user INTEGER REFERENCES users (id) ON DELETE CASCADE;
+    CREATE INDEX votes_user ON votes (user);
+    ALTER TABLE papers ADD COLUMN votes_members INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE kept_votes ADD COLUMN user INTEGER;
+    CREATE TABLE ratings (
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        created TEXT NOT NULL,
+        PRIMARY KEY (user, paper)
+    );
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        UNIQUE (user, name)
+    );
+    CREATE TABLE collection_items (
+        collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        note TEXT,
+        added TEXT NOT NULL,
+        PRIMARY KEY (collection, paper)
+    );
+    CREATE INDEX collection_items_paper ON collection_items (paper);
+    """,),
 )
 
 

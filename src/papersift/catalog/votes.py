@@ -37,7 +37,8 @@ class VoteRows:
 
     # -- votes ----------------------------------------------------------------------------
     def add_vote(self, paper_id: str, voter: str) -> bool:
-        """Record a voter's upvote; False when the paper is unknown or already upvoted."""
+        """Record an anonymous voter's upvote; False when the paper is unknown or already
+        upvoted. (Members vote through ``add_member_vote``, counted apart.)"""
         with self._conns.writing(deadline=10) as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO votes (paper, voter, created) "
@@ -53,7 +54,7 @@ class VoteRows:
         """Withdraw a voter's upvote; False when there was none."""
         with self._conns.writing(deadline=10) as db:
             cursor = db.execute(
-                "DELETE FROM votes WHERE voter = ? AND paper = "
+                "DELETE FROM votes WHERE voter = ? AND user IS NULL AND paper = "
                 "(SELECT rowid FROM papers WHERE id = ?)",
                 (voter, paper_id),
             )
@@ -70,7 +71,7 @@ class VoteRows:
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 "SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
-                f"WHERE votes.voter = ? AND papers.id IN ({marks})",
+                f"WHERE votes.voter = ? AND votes.user IS NULL AND papers.id IN ({marks})",
                 [voter, *chunk],
             )
             found.update(r[0] for r in rows)
@@ -84,7 +85,9 @@ class VoteRows:
         """Papers whose counted votes differ from their vote rows (0 when all agree)."""
         row = self._db.execute(
             "SELECT count(*) FROM papers WHERE votes_here != "
-            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid)"
+            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid) OR votes_members != "
+            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid "
+            "AND votes.user IS NOT NULL)"
         ).fetchone()
         return int(row[0])
 

@@ -48,7 +48,9 @@ class VotesOut(BaseModel):
     """Where a paper's upvotes come from."""
 
     source: int = Field(description="Upvotes its source reported (e.g. Daily Papers).")
-    here: int = Field(description="Upvotes cast on this server.")
+    here: int = Field(description="Upvotes cast on this server (anonymous + members).")
+    anonymous: int = Field(0, description="Of those, by visitors not signed in.")
+    members: int = Field(0, description="Of those, by signed-in members.")
 
 
 class PaperOut(BaseModel):
@@ -224,7 +226,8 @@ def paper_out(paper: Paper) -> PaperOut:
         authors=list(paper.authors), author_count=paper.n_authors, published=paper.published,
         categories=list(paper.categories), organization=paper.organization,
         upvotes=paper.total_upvotes,
-        votes=VotesOut(source=paper.upvotes, here=paper.votes_here),
+        votes=VotesOut(source=paper.upvotes, here=paper.votes_here,
+                       anonymous=paper.votes_anonymous, members=paper.votes_members),
         links=LinksOut(abs=paper.links.abs, pdf=paper.links.pdf, code=list(paper.links.code)),
         comment=paper.comment,
     )
