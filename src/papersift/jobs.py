@@ -125,6 +125,12 @@ class JobContext:
         return self._stop.is_set()
 
     @property
+    def stop_event(self) -> threading.Event:
+        """The stop signal as an event, for work that takes one (harvests check it between
+        pages)."""
+        return self._stop
+
+    @property
     def state(self) -> JobState:
         return self._state
 
@@ -189,8 +195,12 @@ class JobRunner:
         finally:
             lock.release()
 
-    def start(self, name: str, work: Work) -> bool:
-        """Run a job in a background thread if no process runs it; False when one does."""
+    def start(self, name: str, work: Work, *, wanted: Callable[[], bool] | None = None) -> bool:
+        """Run a job in a background thread if no process runs it; False when one does.
+
+        ``wanted`` is asked again once the lock is held (False: the lock is let go and
+        nothing runs), so work another process finished a moment ago is not done twice.
+        """
         with self._guard:
             current = self._running.get(name)
             if self._closed.is_set() or (current and current.thread.is_alive()):
@@ -200,6 +210,13 @@ class JobRunner:
                 lock.acquire(wait=False)
             except Exception:  # LockBusy: another process owns it
                 return False
+            try:
+                if wanted is not None and not wanted():
+                    lock.release()
+                    return False
+            except BaseException:
+                lock.release()
+                raise
             stop = threading.Event()
 
             def target() -> None:
@@ -233,7 +250,7 @@ class JobRunner:
                     if final is not None:
                         failures = 0
                     if wanted():
-                        self.start(name, work)
+                        self.start(name, work, wanted=wanted)
                 except Exception:  # a failing check must not end the supervision
                     log.exception("checking job %s", name)
 
