@@ -317,3 +317,47 @@ def test_harvest_run_every_stops_cleanly_on_ctrl_c_and_goes_on_later(
     with Library(library) as lib:
         assert len(lib) == 60
     assert _list_starts(repo) == 1  # the second run resumed the list with its token
+
+
+@pytest.mark.slow
+def test_serve_harvest_with_two_workers_harvests_once_and_serves_the_new_papers(
+        tmp_path: Path, arxiv_sample: Path, records: list[Record],
+        today_items: list[DailyItem]) -> None:
+    lib = Library(tmp_path / "lib")
+    lib.add(arxiv_papers(arxiv_sample, 20))
+    lib.embed()
+    repo, daily = OaiRepository.of(records, page_size=20), DailyPapersApi.of(today_items)
+    with LoopbackServer(repo) as oai, LoopbackServer(daily) as hf:
+        save_settings(lib, {"oai_url": oai.url + "/oai",
+                            "daily_papers_url": hf.url + "/api/daily_papers",
+                            "schedule": "arxiv:cs@1h, daily-papers@1h", "oai_first_days": "0",
+                            "min_interval": "0.05", "schedule_check": "0.2"})
+        lib.close()
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([*PAPERSIFT, "-L", str(tmp_path / "lib"), "serve", "--port",
+                                   str(port), "--workers", "2", "--harvest"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        every = 20 + 60 + len(today_items)
+        try:
+            def ready() -> bool:
+                try:
+                    status = httpx.get(f"{url}/api/status", timeout=5).json()
+                except httpx.HTTPError:
+                    return False
+                done = [h for h in status["harvests"] if h["last_success"]]
+                return len(done) == 2 and status["papers"] == status["embedded"] == every
+            _wait_for(ready, 240, "both sources harvested and embedded")
+            time.sleep(3.0)  # 15 more checks in each worker
+            assert _list_starts(repo) == 1 and len(repo.requests) == 3
+            assert len(hf.log) == 3
+            for _ in range(6):  # fresh connections: both workers answer
+                found = httpx.get(f"{url}/api/search", params={
+                    "q": records[59].title, "mode": "hybrid"}).json()
+                assert found["mode_used"] == "hybrid"
+                assert records[59].id in [r["paper"]["id"] for r in found["results"][:3]]
+            jobs = {j["name"]: j for j in httpx.get(f"{url}/api/status").json()["jobs"]}
+            assert jobs[JOB]["status"] == "done" and jobs[JOB]["done"] == every - 20
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
