@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from papersift.errors import LibraryError
+
 if TYPE_CHECKING:
     from papersift.backends.base import PaperStore
 
@@ -304,9 +306,9 @@ class JobRunner:
             final = replace(context.state, status="stopped" if interrupted else "failed",
                             error=None if interrupted else f"{type(error).__name__}: {error}",
                             finished_at=_now(), rate=None)
-            if not interrupted:
+            if not interrupted:  # a traceback only for a bug, not for an error people act on
                 log.error("job %s failed: %s", name, final.error,
-                          exc_info=not reraise)
+                          exc_info=not reraise and not isinstance(error, LibraryError))
             self._finish(final, beat, beater)
             if reraise or interrupted:
                 raise
