@@ -63,8 +63,9 @@ class SourceStatus:
         }
 
     def describe(self, now: datetime | None = None) -> str:
-        """One line: ``arxiv:cs: ran 3 h ago, 120 new or changed papers (5,120 in all);
-        next due in 3 h · error: ...``."""
+        """One line: ``arxiv:cs: ran 3 h ago (2026-07-01 06:15 UTC), 120 new or changed
+        papers, 1 deleted (5,120 in all); every 6h, next due in 3 h`` (then failures in a
+        row and the last error, when there are)."""
         s, now = self.state, now or datetime.now(UTC)
         if s.last_run is None:
             text = f"{s.source}: never ran"
