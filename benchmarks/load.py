@@ -60,6 +60,8 @@ class Server:
     workers: int
     settings: list[str] = field(default_factory=list)
     url: str = ""
+    extra: list[str] = field(default_factory=list)  # more serve options, e.g. --harvest
+    embed: bool = False
 
 
 def _port() -> int:
@@ -73,7 +75,7 @@ def running(server: Server) -> Iterator[Server]:
     port = _port()
     env = {**os.environ, "PYTHONPATH": str(server.src), "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", "papersift.cli", "-L", str(server.library), "serve",
-            "--port", str(port), "--no-embed"]
+            "--port", str(port), "--embed" if server.embed else "--no-embed", *server.extra]
     if server.workers > 1:
         args += ["--workers", str(server.workers)]
     for pair in server.settings:

@@ -291,10 +291,13 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     Example: papersift stats --json
     """
+    from papersift.harvest import source_statuses
+
     lib = _library(ctx)
-    stats, status = lib.stats(), lib.status()
+    stats, status, sources = lib.stats(), lib.status(), source_statuses(lib)
     if as_json:
-        click.echo(json.dumps(_stats_json(stats, status.coverage), indent=1, default=str))
+        data = _stats_json(stats, status.coverage) | {"harvests": [s.to_dict() for s in sources]}
+        click.echo(json.dumps(data, indent=1, default=str))
         return
     store = stats.store
     out.print(f"{store.papers:,} papers in {_escape(stats.location)}")
@@ -311,6 +314,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         out.print(f"  top categories: {_escape(top)}")
     for job in stats.jobs:
         out.print(f"  job {_escape(job.describe())}")
+    for source in sources:
+        out.print(f"  harvest {_escape(source.describe())}")
 
 
 def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:
@@ -665,9 +670,11 @@ def mail_test(address: str) -> None:
               help="Server processes (about one per core); they share the library.")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="A web setting (see README), e.g. --set per_page=50 --set title=Lab.")
+@click.option("--harvest", is_flag=True, help="Harvest the sources of the library's schedule "
+              "(`papersift harvest config`) in the background.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
-          workers: int, overrides: tuple[str, ...]) -> None:
+          workers: int, overrides: tuple[str, ...], harvest: bool) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
     Search answers at once (lexical); semantic search switches on when the background
@@ -687,7 +694,8 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers, workers=workers, settings=settings)
+                   proxy_headers=proxy_headers, workers=workers, settings=settings,
+                   harvest=harvest)
     except ServeError as error:
         raise UserError(str(error)) from None
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from papersift.web import atom, maps
 from papersift.web.app import WebState, state
+from papersift.web.harvests import harvests, source_lines
 from papersift.web.models import (
     DailyPage,
     ListingPage,
@@ -43,7 +44,7 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
     """The daily listing (HTML), with the map's rising topics."""
     return web.render(request, "daily.html", page=_daily(web, date, page),
-                      rising=maps.rising_topics(web))
+                      rising=maps.rising_topics(web), sources=source_lines(web.library))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
@@ -139,4 +140,4 @@ def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
 @router.get("/api/status", response_model=StatusOut, tags=["library"])
 def status(web: Web) -> StatusOut:
     """What the library holds, whether semantic search is on, and what its jobs are doing."""
-    return status_out(web.library.status(), web.library.stats())
+    return status_out(web.library.status(), web.library.stats(), harvests(web.library))

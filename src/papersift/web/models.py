@@ -12,6 +12,7 @@ from papersift.jobs import JobState
 from papersift.library import LibraryStats, LibraryStatus
 from papersift.papers import Paper
 from papersift.ranking import SearchResult
+from papersift.web.harvests import HarvestOut
 
 __all__ = [
     "DailyPage",
@@ -190,6 +191,8 @@ class StatusOut(BaseModel):
     votes: int = Field(0, description="Upvotes cast on this server.")
     top_categories: dict[str, int] = Field(default_factory=dict)
     jobs: list[JobOut] = Field(default_factory=list)
+    harvests: list[HarvestOut] = Field(default_factory=list, description="Each harvest "
+                                       "source: last run, papers brought, last error.")
 
 
 def _iso(value: object) -> str | None:
@@ -207,7 +210,8 @@ def job_out(job: JobState) -> JobOut:
     )
 
 
-def status_out(status: LibraryStatus, stats: LibraryStats) -> StatusOut:
+def status_out(status: LibraryStatus, stats: LibraryStats,
+               harvests: list[HarvestOut] | None = None) -> StatusOut:
     """The API shape of the library's status."""
     return StatusOut(
         papers=status.papers, first_date=stats.store.first_date,
@@ -216,6 +220,7 @@ def status_out(status: LibraryStatus, stats: LibraryStats) -> StatusOut:
         semantic_ready=status.semantic_ready, embedded=status.embedded,
         coverage=status.coverage, votes=stats.store.votes,
         top_categories=stats.store.top_categories, jobs=[job_out(j) for j in status.jobs],
+        harvests=harvests or [],
     )
 
 
