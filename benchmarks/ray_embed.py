@@ -112,6 +112,11 @@ def killed_partway(library: Path, args: list[str], share: float, papers: int,
     return seconds, embedded(library)
 
 
+def said(result: subprocess.CompletedProcess) -> str:
+    """A command's message on stderr, on one line."""
+    return " / ".join(line.strip() for line in result.stderr.strip().splitlines())
+
+
 def vectors_of(library: Path) -> dict[str, np.ndarray]:
     from papersift.library import Library
 
@@ -173,6 +178,8 @@ def run(scratch: Path, papers: int, workers: int, share: float, timeout: float) 
             started = time.monotonic()
             rerun = papersift(on_ray, *command, timeout=timeout)
             rerun_s = time.monotonic() - started
+        final = subprocess.run([*CLI, "-L", str(on_ray), "check"], capture_output=True,
+                               text=True, env=env(), timeout=timeout)
     finally:
         import ray
 
@@ -194,8 +201,10 @@ def run(scratch: Path, papers: int, workers: int, share: float, timeout: float) 
         f"Ray / local throughput: **{local_s / ray_s:.2f}x** (both Ray runs, each connecting, "
         f"starting {workers} workers and loading the model; the Ray instance itself took "
         f"{ray_start:.1f} s to start and is not counted).",
-        f"After the kill: `papersift check` exit {check.returncode}; {kept:,} papers were "
-        f"recorded (whole chunks of 1,024). The rerun said: `{told}`.", "",
+        f"After the kill, {kept:,} papers were recorded (whole chunks of 1,024 are "
+        f"written in order) and `papersift check` said (exit {check.returncode}): "
+        f"`{said(check)}`. The rerun said: `{told}`; then `papersift check` said (exit "
+        f"{final.returncode}): `{said(final)}`.", "",
         compare(local, on_ray), ""])
 
 
