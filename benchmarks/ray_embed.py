@@ -148,7 +148,8 @@ def start_ray(cpus: int, temp: Path) -> str:
     import ray
 
     info = ray.init(address="local", num_cpus=cpus, include_dashboard=False,
-                    logging_level="WARNING", log_to_driver=False, _temp_dir=str(temp))
+                    object_store_memory=512 << 20, logging_level="WARNING",
+                    log_to_driver=False, _temp_dir=str(temp))
     return str(info.address_info["gcs_address"])
 
 

@@ -57,7 +57,8 @@ def ray_address() -> Iterator[str]:
         env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get(
             "PYTHONPATH")])))
         info = ray.init(address="local", num_cpus=2, include_dashboard=False,  # type: ignore[attr-defined]
-                        logging_level="WARNING", log_to_driver=False, _temp_dir=temp)
+                        object_store_memory=512 << 20, logging_level="WARNING",
+                        log_to_driver=False, _temp_dir=temp)
         try:
             address = info.address_info["gcs_address"]
             assert address.startswith("127.0.0.1:"), address

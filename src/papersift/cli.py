@@ -383,7 +383,7 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: 
     Naming another encoder embeds the library again with it and makes it the default.
 
     Examples: papersift embed --encoder ./models/bge-small-en-v1.5;
-    papersift embed --ray 10.0.0.5:6379
+    papersift embed --ray ray-head:6379
     """
     if ray_workers is not None and not ray_address:
         raise UserError("--ray-workers needs --ray")

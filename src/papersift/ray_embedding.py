@@ -317,9 +317,9 @@ def _run_pass(ray: ModuleType, chunks: list[tuple[list[Change], list[str]]],
         dense.write(keys, vectors)
         store.mark_embedded(dense.name, [(c.key, c.seq) for c in changes])
 
-    rows = [{"chunk": c, "part": p, "texts": texts[start : start + batch_size]}
+    rows = [{"chunk": c, "part": p, "texts": texts[first : first + batch_size]}
             for c, (_, texts) in enumerate(chunks)
-            for p, start in enumerate(range(0, len(texts), batch_size))]
+            for p, first in enumerate(range(0, len(texts), batch_size))]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         BatchEncoder, batch_size=1, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads,
