@@ -26,7 +26,7 @@ from rich.progress import (
 from papersift import __version__, sources
 from papersift.encoders import EncoderError
 from papersift.errors import LibraryError, LockBusy
-from papersift.library import DEFAULT_PATH, Library, LibraryStats
+from papersift.library import DEFAULT_PATH, Library, LibraryStats, RayOptions
 from papersift.papers import Paper
 from papersift.people import PersonError, normalize_email
 from papersift.query import Filters, QueryError
@@ -352,11 +352,11 @@ def reindex(ctx: click.Context) -> None:
     err.print(f"lexical index rebuilt: {written} papers")
 
 
-def _embed(lib: Library, show: bool, wait: bool = True) -> None:
+def _embed(lib: Library, show: bool, wait: bool = True, ray: RayOptions | None = None) -> None:
     try:
         try:
             with progress_bars(show) as bar:
-                done = lib.embed(progress=bar, wait=False)
+                done = lib.embed(progress=bar, wait=False, ray=ray)
         except LockBusy as busy:
             if not wait:
                 raise UserError(f"another process is embedding this library ({busy.holder}); "
@@ -364,8 +364,8 @@ def _embed(lib: Library, show: bool, wait: bool = True) -> None:
             err.print(f"another process is embedding this library ({_escape(busy.holder or '')}"
                       "); waiting for it to finish, then embedding what is left")
             with progress_bars(show) as bar:
-                done = lib.embed(progress=bar, wait=True)
-    except EncoderError as error:
+                done = lib.embed(progress=bar, wait=True, ray=ray)
+    except (EncoderError, LibraryError, ImportError) as error:  # ImportError: a missing extra
         raise UserError(str(error)) from None
     except KeyboardInterrupt:
         err.print("embedding interrupted; run `papersift embed` to go on where it stopped")
@@ -381,16 +381,28 @@ def _embed(lib: Library, show: bool, wait: bool = True) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="When another process is embedding: wait for it, or stop at once.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None,
+              metavar="[ADDRESS|auto|local]",
+              help="Encode on a Ray cluster's workers (pip install \"papersift[ray]\"): auto "
+                   "(alone: --ray) joins this machine's cluster, local starts one here for "
+                   "this run, or a cluster's address. Same vectors, same resuming.")
+@click.option("--ray-workers", type=click.IntRange(1), default=None,
+              help="Encoder workers on the Ray cluster (default: one per CPU).")
 @click.pass_context
-def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool) -> None:
+def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool,
+          ray_address: str | None, ray_workers: int | None) -> None:
     """Embed every paper that has no current vector (resumable; interrupt at any time).
 
     Naming another encoder embeds the library again with it and makes it the default.
 
-    Example: papersift embed --encoder ./models/bge-small-en-v1.5
+    Examples: papersift embed --encoder ./models/bge-small-en-v1.5;
+    papersift embed --ray ray-head:6379
     """
+    if ray_workers is not None and not ray_address:
+        raise UserError("--ray-workers needs --ray")
+    ray = RayOptions(ray_address, workers=ray_workers) if ray_address else None
     lib = _library(ctx, encoder=encoder)
-    _embed(lib, progress if progress is not None else err.is_terminal, wait)
+    _embed(lib, progress if progress is not None else err.is_terminal, wait, ray)
 
 
 @main.command()

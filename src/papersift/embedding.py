@@ -17,12 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from papersift.backends.base import DenseRanker, PaperStore
+from papersift.backends.base import Change, DenseRanker, PaperStore
 from papersift.encoders import Encoder
 from papersift.jobs import JobContext
 from papersift.papers import document_text
 
-__all__ = ["Progress", "embed_pending", "finish", "pending"]
+__all__ = ["BATCHES_PER_CHUNK", "Progress", "embed_pending", "finish", "ordered_chunk", "pending"]
 
 log = logging.getLogger("papersift.embedding")
 
@@ -49,12 +49,8 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         if not changes:
             finish(store, dense, target)
             break
-        # Longest first, so each encoder batch holds texts of about one length (little
-        # padding); a batch at a time, so progress moves every few seconds.
-        texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else ""
-                 for c in changes]
-        order = _longest_first(encoder, texts)
-        changes, texts = [changes[i] for i in order], [texts[i] for i in order]
+        # A batch at a time, so progress moves every few seconds.
+        changes, texts = ordered_chunk(encoder, changes)
         parts: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
             if ctx.stopping:
@@ -80,6 +76,16 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
         ctx.progress(done, total, message="building the vector index")
         dense.prepare()
     return done
+
+
+def ordered_chunk(encoder: Encoder, changes: list[Change]) -> tuple[list[Change], list[str]]:
+    """A chunk's papers and texts in the order they are encoded, ``batch_size`` at a time:
+    longest first, so each encoder batch holds texts of about one length (little padding).
+    Encoding elsewhere (``ray_embedding``) batches the same way, so its vectors are the same.
+    """
+    texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else "" for c in changes]
+    order = _longest_first(encoder, texts)
+    return [changes[i] for i in order], [texts[i] for i in order]
 
 
 def _longest_first(encoder: Encoder, texts: list[str]) -> list[int]:

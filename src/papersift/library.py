@@ -34,6 +34,7 @@ from papersift.mail import MailSettings
 from papersift.members import Members
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
+from papersift.ray_embedding import RayOptions, embed_with_ray
 from papersift.search_results import SearchResults, Vote
 from papersift.settings import Settings
 from papersift.vector_files import VectorFileError, read_vectors, write_vectors
@@ -47,6 +48,7 @@ __all__ = [
     "LibraryStats",
     "LibraryStatus",
     "Progress",
+    "RayOptions",
     "open",
 ]
 
@@ -224,21 +226,27 @@ class Library(Members):
         self.store.set_meta("encoder_dim", str(encoder.dim))
 
     # -- jobs -----------------------------------------------------------------------------
-    def _embed_work(self, ctx: JobContext, progress: Progress | None = None) -> int:
+    def _embed_work(self, ctx: JobContext, progress: Progress | None = None,
+                    ray: RayOptions | None = None) -> int:
         encoder = self.encoder
         self._remember_encoder(encoder)
+        if ray is not None:  # the same job, encoding on a Ray cluster (Ray imported only now)
+            return embed_with_ray(self.store, self.dense, encoder, ctx, options=ray,
+                                  batch_size=self.settings.embed_batch, progress=progress)
         return embed_pending(self.store, self.dense, encoder, ctx,
                              batch_size=self.settings.embed_batch, progress=progress)
 
     def embed(self, *, progress: Progress = _no_progress,
-              stop: threading.Event | None = None, wait: bool = True) -> int:
+              stop: threading.Event | None = None, wait: bool = True,
+              ray: RayOptions | None = None) -> int:
         """Embed every paper that has no current vector, here and now; resumable at any
         point. Another process embedding the same library is waited for (or, with
-        ``wait=False``, :class:`~papersift.backends.base.LockBusy` is raised)."""
+        ``wait=False``, :class:`~papersift.backends.base.LockBusy` is raised). With ``ray``,
+        the encoding runs on a Ray cluster's workers (``papersift[ray]``), same vectors."""
         done = [0]
 
         def work(ctx: JobContext) -> None:
-            done[0] = self._embed_work(ctx, progress)
+            done[0] = self._embed_work(ctx, progress, ray)
 
         self.jobs.run("embed", work, wait=wait, stop=stop)
         return done[0]
