@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,11 @@ def scifact() -> Path:
 @pytest.fixture(scope="session")
 def daily_papers_json() -> Path:
     return require(DATA / "hf-daily-papers" / "papers.json")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A running PostgreSQL with pgvector: its maintenance URL (see tests/postgres_fixtures)."""
+    from tests.postgres_fixtures import server
+
+    yield from server()

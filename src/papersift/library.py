@@ -140,9 +140,9 @@ class Library:
 
     @staticmethod
     def exists(location: str | os.PathLike[str]) -> bool:
-        """Whether a library is at ``location`` (a URL names a database server: True)."""
-        text = os.fspath(location)
-        return "://" in text or (Path(text) / "catalog.sqlite").exists()
+        """Whether a library is at ``location``: a directory, or a database URL (whose
+        database holds a library); nothing is created."""
+        return backends.exists(location)
 
     def __init__(
         self,

@@ -1,0 +1,204 @@
+"""The PostgreSQL lexical ranker: full-text search over each paper's weighted ``tsvector``.
+
+Every paper row carries ``document``: its title (weight A) and abstract (weight B) through
+the ``english`` configuration (Snowball stemming, English stop words), written with the row,
+searched through a GIN index. A query is read as the embedded ranker reads it
+(:func:`papersift.query.parse_query`): free words are alternatives (any may match, more
+rank higher), "quoted phrases" must appear as phrases (``phraseto_tsquery``), -words must
+not appear. Matches are ranked by ``ts_rank_cd`` (cover density, weighted by field,
+normalised by document length): PostgreSQL's ranking, not BM25 (BENCHMARKS.md says how far
+apart they are on SciFact). Filters are part of the same SQL.
+
+``terms`` (highlighting, "why it matched") analyses text word by word, each word once per
+process, so a page of results costs at most one round trip.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from psycopg import sql
+
+from papersift.backends.base import LexicalQuery, PaperStore
+from papersift.backends.postgres.connections import Database
+from papersift.backends.postgres.filters import filter_sql
+from papersift.query import Filters, ParsedQuery, parse_query
+from papersift.ranking import Hits
+
+__all__ = ["FullTextRanker", "tsquery_literal"]
+
+#: ``ts_rank_cd`` normalisation: 1 divides by 1 + log(document length).
+NORMALIZATION = 1
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ANALYZE = ("SELECT part.n, ARRAY(SELECT t.lexeme FROM unnest(to_tsvector('english', part.text)) "
+            "AS t ORDER BY t.positions[1], t.lexeme) FROM unnest(%s::text[]) "
+            "WITH ORDINALITY AS part(text, n)")
+
+
+def tsquery_literal(lexemes: list[str]) -> str:
+    """Lexemes as a tsquery of alternatives, quoted so none is read as syntax."""
+    quoted = ["'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes]
+    return " | ".join(quoted)
+
+
+class FullTextRanker:
+    """``ts_rank_cd`` ranking over the papers' documents, with filters in the same query."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._words: dict[str, tuple[str, ...]] = {}
+        self._queries: OrderedDict[tuple[str, bool], LexicalQuery] = OrderedDict()
+        #: per parsed query: its free words' lexemes and the phrases that have any
+        self._plans: OrderedDict[ParsedQuery, tuple[list[str], list[str]]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    # -- analysis -------------------------------------------------------------------------
+    def _lexemes(self, texts: list[str]) -> list[list[str]]:
+        """Each text's lexemes as PostgreSQL's ``english`` configuration makes them."""
+        if not texts:
+            return []
+        rows = self._db.rows(_ANALYZE, (texts,))
+        found = {int(n): list(lexemes) for n, lexemes in rows}
+        return [found.get(i + 1, []) for i in range(len(texts))]
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of a text, word by word, in order (each word asked once)."""
+        words = [w.lower() for w in _WORD.findall(text)]
+        missing = [w for w in dict.fromkeys(words) if w not in self._words]
+        if missing:
+            analysed = self._lexemes(missing)
+            with self._guard:
+                if len(self._words) > 200_000:
+                    self._words.clear()
+                self._words.update(zip(missing, (tuple(x) for x in analysed), strict=True))
+        words_terms = [self._words.get(w) for w in words]
+        return [t for found in words_terms if found for t in found]
+
+    def analyze(self, text: str, *, syntax: bool = True) -> LexicalQuery:
+        """Parse and analyse a query once (remembered for the last few hundred queries)."""
+        key = (text, syntax)
+        found = self._queries.get(key)
+        if found is not None:
+            return found
+        parsed = parse_query(text) if syntax else ParsedQuery(text=text)
+        free, phrases = self._plan(parsed)
+        terms = [*free, *(t for p in self._lexemes(phrases) for t in p)]
+        query = LexicalQuery(text=text, parsed=parsed, terms=tuple(dict.fromkeys(terms)))
+        with self._guard:
+            self._queries[key] = query
+            while len(self._queries) > 512:
+                self._queries.popitem(last=False)
+        return query
+
+    def _plan(self, parsed: ParsedQuery) -> tuple[list[str], list[str]]:
+        """The free words' lexemes and the phrases with any lexeme (asked once per query)."""
+        found = self._plans.get(parsed)
+        if found is None:
+            free, *phrases = self._lexemes([parsed.text, *parsed.phrases])
+            found = (list(dict.fromkeys(free)),
+                     [p for p, lex in zip(parsed.phrases, phrases, strict=True) if lex])
+            with self._guard:
+                self._plans[parsed] = found
+                while len(self._plans) > 512:
+                    self._plans.popitem(last=False)
+        return found
+
+    def _tsquery(self, query: LexicalQuery) -> tuple[sql.Composable, list[Any]] | None:
+        """The query as a tsquery expression; None when it has nothing to match."""
+        parsed = query.parsed
+        free, phrases = self._plan(parsed)
+        parts: list[sql.Composable] = []
+        params: list[Any] = []
+        if free:
+            parts.append(sql.SQL("%s::tsquery"))
+            params.append(tsquery_literal(free))
+        for phrase in phrases:
+            parts.append(sql.SQL("phraseto_tsquery('english', %s)"))
+            params.append(phrase)
+        if not parts:
+            return None
+        for word in parsed.excluded:
+            parts.append(sql.SQL("!!plainto_tsquery('english', %s)"))
+            params.append(word)
+        return sql.SQL(" && ").join(parts), params
+
+    # -- ranking --------------------------------------------------------------------------
+    def search(self, query: LexicalQuery, *, filters: Filters | None = None,
+               limit: int = 10) -> Hits:
+        """The top ``limit`` papers for an analysed query; filters in the same SQL."""
+        compiled = self._tsquery(query)
+        if compiled is None:
+            return Hits.empty()
+        expression, params = compiled
+        condition, filter_params = filter_sql(filters)
+        statement = sql.SQL(
+            "SELECT p.key, ts_rank_cd(p.document, q.q, {norm})::real AS score "
+            "FROM papers p, (SELECT {expr} AS q) AS q "
+            "WHERE p.document @@ q.q AND {cond} ORDER BY score DESC, p.key LIMIT %s"
+        ).format(norm=sql.Literal(NORMALIZATION), expr=expression, cond=condition)
+        rows = self._db.rows(statement, [*params, *filter_params, max(limit, 1)])
+        return _hits(rows)
+
+    def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
+        """Scores of the given papers (0 where nothing matches), as :meth:`search` gives."""
+        scores = np.zeros(len(keys), dtype=np.float32)
+        compiled = self._tsquery(query)
+        if compiled is None or len(keys) == 0:
+            return scores
+        expression, params = compiled
+        statement = sql.SQL(
+            "SELECT p.key, ts_rank_cd(p.document, q.q, {norm})::real "
+            "FROM papers p, (SELECT {expr} AS q) AS q "
+            "WHERE p.key = ANY(%s) AND p.document @@ q.q"
+        ).format(norm=sql.Literal(NORMALIZATION), expr=expression)
+        rows = self._db.rows(statement, [*params, [int(k) for k in keys]])
+        position = {int(k): i for i, k in enumerate(keys.tolist())}
+        for key, value in rows:
+            scores[position[int(key)]] = value
+        return scores
+
+    # -- keeping up -----------------------------------------------------------------------
+    @property
+    def applied_seq(self) -> int:
+        """The last store change this ranker includes (documents are written with their
+        papers; this records how far :meth:`sync` has confirmed it)."""
+        row = self._db.one("SELECT value FROM meta WHERE key = 'lexical_seq'")
+        return int(row[0]) if row else 0
+
+    @property
+    def count(self) -> int:
+        row = self._db.one("SELECT value FROM counters WHERE name = 'papers'")
+        return int(row[0]) if row else 0
+
+    def sync(self, store: PaperStore) -> int:
+        """Record that the ranker includes every change so far; returns the documents
+        written since the last sync (each was indexed with its row)."""
+        applied, target = self.applied_seq, store.seq
+        if applied >= target:
+            return 0
+        written = store.count_since(applied)
+        with self._db.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('lexical_seq', %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = greatest("
+                         "excluded.value::bigint, meta.value::bigint)::text", (str(target),))
+        return written
+
+    def rebuild(self, store: PaperStore) -> int:
+        """Nothing to rebuild (documents are computed from each row by PostgreSQL): records
+        the store's change number and returns the documents held."""
+        self.sync(store)
+        return self.count
+
+    def refresh(self) -> None:
+        """Nothing to do: every process reads the same tables."""
+
+
+def _hits(rows: list[tuple[Any, ...]]) -> Hits:
+    if not rows:
+        return Hits.empty()
+    return Hits(np.asarray([int(r[0]) for r in rows], dtype=np.int64),
+                np.asarray([float(r[1]) for r in rows], dtype=np.float32))
