@@ -30,6 +30,7 @@ from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreSt
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.jobs import JobContext, JobRunner, JobState
+from papersift.migration import CopyReport, copy_library
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
 from papersift.search_results import SearchResults, Vote
@@ -400,6 +401,12 @@ class Library:
         if drift is not None and drift():
             problems.append(f"{drift()} papers' vote counts disagree with their votes")
         return problems
+
+    def copy_to(self, target: Library, *, progress: Progress = _no_progress) -> CopyReport:
+        """Copy this library's papers, votes, meta and vectors into ``target`` (any backend);
+        resumable, and checked by counts at the end (:mod:`papersift.migration`)."""
+        with target._writing(lambda holder: None):
+            return copy_library(self.backend, target.backend, progress=progress)
 
     def site_secret(self) -> str:
         """A random key kept in the store (made on first use) for signing cookies when no

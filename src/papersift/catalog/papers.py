@@ -67,6 +67,9 @@ class PaperRows:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
+    def meta_items(self) -> dict[str, str]:
+        return {str(r[0]): str(r[1]) for r in self._db.execute("SELECT key, value FROM meta")}
+
     def set_meta(self, key: str, value: str) -> None:
         with self._conns.writing() as db:
             _put_meta(db, key, value)

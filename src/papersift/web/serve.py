@@ -149,11 +149,12 @@ def serve(
     settings = settings or WebSettings()
     secret = secret or settings.secret or os.environ.get(SECRET_ENV)
     check_secret(host, secret)
-    if not (Path(library_path) / "catalog.sqlite").exists():
+    if not Library.exists(library_path):
         raise ServeError(f"{library_path}: no library here; run `papersift ingest` first")
     _log_jobs()
     if workers > 1:
-        os.environ[_ENV_LIBRARY] = str(Path(library_path).resolve())
+        location = os.fspath(library_path)
+        os.environ[_ENV_LIBRARY] = location if "://" in location else str(Path(location).resolve())
         os.environ[_ENV_EMBED] = "1" if embed else "0"
         os.environ[_ENV_SETTINGS] = json.dumps(_pairs(settings))
         if secret:

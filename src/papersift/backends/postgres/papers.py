@@ -53,6 +53,9 @@ class PaperRows:
         row = self._db.one("SELECT value FROM meta WHERE key = %s", (key,))
         return str(row[0]) if row else default
 
+    def meta_items(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._db.rows("SELECT key, value FROM meta")}
+
     def set_meta(self, key: str, value: str) -> None:
         with self._db.transaction() as conn:
             _put_meta(conn, key, value)
