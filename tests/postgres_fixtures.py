@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ def _local_server() -> object:
                                                   REPO / "scripts" / "postgres.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
@@ -113,3 +115,22 @@ def drop_database(url: str, library: str) -> None:
     except psycopg.Error:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def library_on(request: pytest.FixtureRequest, embedded: object) -> tuple[object, str | None]:
+    """The test library on the backend ``request.param`` names: the embedded one given, or
+    its copy in a fresh PostgreSQL database (``papersift migrate``'s copy). Returns the
+    library and, for PostgreSQL, the database URL to give back with :func:`drop_database`."""
+    if request.param != "postgresql":
+        return embedded, None
+    from papersift.library import Library
+
+    server_url = request.getfixturevalue("postgres_server")
+    url = new_database(server_url)
+    target = Library(url)
+    embedded.copy_to(target)  # type: ignore[attr-defined]
+    embedded.close()  # type: ignore[attr-defined]
+    return target, url
+
+
+BACKENDS = ["embedded", "postgresql"]

@@ -16,19 +16,24 @@ from papersift.ranking import Filters
 from papersift.web import WebSettings, create_app
 from papersift.web.app import describe
 from papersift.web.serve import ServeError, serve
+from tests.postgres_fixtures import BACKENDS, drop_database, library_on
 from tests.web_fixtures import XSS_ID, library_copy
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture
-def library(arxiv_sample: Path, daily_papers_json: Path, tmp_path: Path,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+@pytest.fixture(params=BACKENDS)
+def library(request: pytest.FixtureRequest, arxiv_sample: Path, daily_papers_json: Path,
+            tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """The web test library, in a directory and in PostgreSQL."""
     cache = tmp_path_factory.getbasetemp() / "web-library"
     cache.mkdir(exist_ok=True)
-    lib = library_copy(cache, tmp_path / "lib", arxiv_sample, daily_papers_json)
-    yield lib
-    lib.close()
+    lib, url = library_on(request, library_copy(cache, tmp_path / "lib", arxiv_sample,
+                                                daily_papers_json))
+    yield lib  # type: ignore[misc]
+    lib.close()  # type: ignore[attr-defined]
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 def client_for(library: Library, **settings: object) -> TestClient:
