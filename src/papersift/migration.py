@@ -25,7 +25,7 @@ __all__ = ["CopyReport", "MigrationError", "copy_library"]
 #: ``progress(task, done, total)``, as elsewhere.
 Progress = Callable[[str, int, int | None], None]
 #: Meta keys a copy leaves behind: each backend's own bookkeeping.
-_OWN_META = ("seq", "schema", "lexical_seq")
+_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq")
 
 
 class MigrationError(LibraryError):

@@ -15,6 +15,15 @@ cover density (``ts_rank_cd``, also three times slower on long queries); normali
 (log length) above 0 (0.566) and 2 (length, 0.354); the abstract's weight 0.7 of the
 title's 0.616, against 0.575 at PostgreSQL's default 0.4 and 0.524 at 0.25.
 
+PostgreSQL ranks every document a query matches, and free words are alternatives, so a
+query of common words would rank most of the library (560 ms at 75k papers, measured).
+The ranked set is bounded by document frequencies (``lexemes``, refreshed by :meth:`sync`
+when the library has grown or changed by a fifth): the query's rarest words, as many as
+keep their documents under :data:`CANDIDATES` together, choose the candidates, and the full
+query ranks them. Documents holding only the query's common words are left out, as BM25
+would rank them last; a query of common words only takes the documents holding all of
+them. A library whose words are all rarer than that is searched exactly.
+
 ``terms`` (highlighting, "why it matched") analyses text word by word, each word once per
 process, so a page of results costs at most one round trip.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,25 +45,59 @@ from papersift.backends.postgres.filters import filter_sql
 from papersift.query import Filters, ParsedQuery, parse_query
 from papersift.ranking import Hits
 
-__all__ = ["FullTextRanker", "tsquery_literal"]
+__all__ = ["FullTextRanker", "Plan", "tsquery_literal"]
 
 #: ``ts_rank`` weights of the D, C, B (abstract) and A (title) labels.
 WEIGHTS = "{0.1, 0.2, 0.7, 1.0}"
 #: ``ts_rank`` normalisation: 1 divides by 1 + log(document length).
 NORMALIZATION = 1
-#: Most free-text lexemes a query keeps (a paper's whole text, when similar papers are
-#: found by words, would otherwise rank every document against hundreds of terms).
+#: Most free-text lexemes a query ranks by (a paper's whole text, when similar papers are
+#: found by words, would otherwise rank each candidate against hundreds of terms); every
+#: lexeme still chooses candidates.
 MAX_TERMS = 48
+#: Most documents the rarest words of a query may bring to be ranked (see the module).
+CANDIDATES = 5000
+#: Share of the library changed since the document frequencies were counted that makes
+#: :meth:`FullTextRanker.sync` count them again.
+STATS_STALE = 0.2
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _ANALYZE = ("SELECT part.n, ARRAY(SELECT t.lexeme FROM unnest(to_tsvector('english', part.text)) "
             "AS t ORDER BY t.positions[1], t.lexeme) FROM unnest(%s::text[]) "
             "WITH ORDINALITY AS part(text, n)")
 
 
-def tsquery_literal(lexemes: list[str]) -> str:
-    """Lexemes as a tsquery of alternatives, quoted so none is read as syntax."""
+def tsquery_literal(lexemes: list[str], operator: str = "|") -> str:
+    """Lexemes as a tsquery of alternatives (or, with ``&``, all of them), quoted so none
+    is read as syntax."""
     quoted = ["'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes]
-    return " | ".join(quoted)
+    return f" {operator} ".join(quoted)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one parsed query runs: its free words' lexemes (ranked), the tsquery choosing the
+    candidates from them, and the phrases that have lexemes."""
+
+    free: tuple[str, ...]
+    candidates: str
+    phrases: tuple[str, ...]
+
+
+def candidate_query(free: list[str], frequency: dict[str, int], budget: int) -> str:
+    """The rarest lexemes whose documents stay within ``budget`` together (at least one),
+    as alternatives; all lexemes required when even the rarest is too common."""
+    if not free:
+        return ""
+    ordered = sorted(free, key=lambda lexeme: frequency.get(lexeme, 0))
+    if frequency.get(ordered[0], 0) > budget:
+        return tsquery_literal(ordered, "&")
+    chosen, total = [], 0
+    for lexeme in ordered:
+        total += frequency.get(lexeme, 0)
+        if total > budget:
+            break
+        chosen.append(lexeme)
+    return tsquery_literal(chosen)
 
 
 class FullTextRanker:
@@ -63,8 +107,7 @@ class FullTextRanker:
         self._db = database
         self._words: dict[str, tuple[str, ...]] = {}
         self._queries: OrderedDict[tuple[str, bool], LexicalQuery] = OrderedDict()
-        #: per parsed query: its free words' lexemes and the phrases that have any
-        self._plans: OrderedDict[ParsedQuery, tuple[list[str], list[str]]] = OrderedDict()
+        self._plans: OrderedDict[ParsedQuery, Plan] = OrderedDict()
         self._guard = threading.Lock()
 
     # -- analysis -------------------------------------------------------------------------
@@ -96,8 +139,8 @@ class FullTextRanker:
         if found is not None:
             return found
         parsed = parse_query(text) if syntax else ParsedQuery(text=text)
-        free, phrases = self._plan(parsed)
-        terms = [*free, *(t for p in self._lexemes(phrases) for t in p)]
+        plan = self._plan(parsed)
+        terms = [*plan.free, *(t for p in self._lexemes(list(plan.phrases)) for t in p)]
         query = LexicalQuery(text=text, parsed=parsed, terms=tuple(dict.fromkeys(terms)))
         with self._guard:
             self._queries[key] = query
@@ -105,29 +148,35 @@ class FullTextRanker:
                 self._queries.popitem(last=False)
         return query
 
-    def _plan(self, parsed: ParsedQuery) -> tuple[list[str], list[str]]:
-        """The free words' lexemes and the phrases with any lexeme (asked once per query)."""
+    def _plan(self, parsed: ParsedQuery) -> Plan:
+        """How a parsed query runs (worked out once per query: two round trips)."""
         found = self._plans.get(parsed)
         if found is None:
             free, *phrases = self._lexemes([parsed.text, *parsed.phrases])
-            found = (list(dict.fromkeys(free)),
-                     [p for p, lex in zip(parsed.phrases, phrases, strict=True) if lex])
+            unique = list(dict.fromkeys(free))
+            frequency = {str(w): int(n) for w, n in self._db.rows(
+                "SELECT word, ndoc FROM lexemes WHERE word = ANY(%s)", (unique,))}
+            found = Plan(tuple(unique), candidate_query(unique, frequency, CANDIDATES),
+                         tuple(p for p, lex in zip(parsed.phrases, phrases, strict=True) if lex))
             with self._guard:
                 self._plans[parsed] = found
                 while len(self._plans) > 512:
                     self._plans.popitem(last=False)
         return found
 
-    def _tsquery(self, query: LexicalQuery) -> tuple[sql.Composable, list[Any]] | None:
-        """The query as a tsquery expression; None when it has nothing to match."""
+    def _tsquery(self, query: LexicalQuery, *,
+                 candidates: bool = False) -> tuple[sql.Composable, list[Any]] | None:
+        """The query as a tsquery expression (ranking every word, or choosing the
+        candidates); None when it has nothing to match."""
         parsed = query.parsed
-        free, phrases = self._plan(parsed)
+        plan = self._plan(parsed)
         parts: list[sql.Composable] = []
         params: list[Any] = []
-        if free:
+        if plan.free:
             parts.append(sql.SQL("%s::tsquery"))
-            params.append(tsquery_literal(free[:MAX_TERMS]))
-        for phrase in phrases:
+            params.append(plan.candidates if candidates
+                          else tsquery_literal(list(plan.free[:MAX_TERMS])))
+        for phrase in plan.phrases:
             parts.append(sql.SQL("phraseto_tsquery('english', %s)"))
             params.append(phrase)
         if not parts:
@@ -142,17 +191,20 @@ class FullTextRanker:
                limit: int = 10) -> Hits:
         """The top ``limit`` papers for an analysed query; filters in the same SQL."""
         compiled = self._tsquery(query)
-        if compiled is None:
+        chosen = self._tsquery(query, candidates=True)
+        if compiled is None or chosen is None:
             return Hits.empty()
         expression, params = compiled
+        candidates, candidate_params = chosen
         condition, filter_params = filter_sql(filters)
         statement = sql.SQL(
             "SELECT p.key, ts_rank({weights}::float4[], p.document, q.q, {norm})::real AS score "
-            "FROM papers p, (SELECT {expr} AS q) AS q "
-            "WHERE p.document @@ q.q AND {cond} ORDER BY score DESC, p.key LIMIT %s"
+            "FROM papers p, (SELECT {expr} AS q, {candidates} AS c) AS q "
+            "WHERE p.document @@ q.c AND {cond} ORDER BY score DESC, p.key LIMIT %s"
         ).format(norm=sql.Literal(NORMALIZATION), weights=sql.Literal(WEIGHTS), expr=expression,
-                 cond=condition)
-        rows = self._db.rows(statement, [*params, *filter_params, max(limit, 1)])
+                 candidates=candidates, cond=condition)
+        rows = self._db.rows(statement, [*params, *candidate_params, *filter_params,
+                                         max(limit, 1)])
         return _hits(rows)
 
     def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
@@ -188,17 +240,33 @@ class FullTextRanker:
         return int(row[0]) if row else 0
 
     def sync(self, store: PaperStore) -> int:
-        """Record that the ranker includes every change so far; returns the documents
-        written since the last sync (each was indexed with its row)."""
+        """Record that the ranker includes every change so far (each document was indexed
+        with its row), counting the lexemes again when the library changed enough; returns
+        the documents written since the last sync."""
         applied, target = self.applied_seq, store.seq
-        if applied >= target:
-            return 0
-        written = store.count_since(applied)
-        with self._db.transaction() as conn:
-            conn.execute("INSERT INTO meta (key, value) VALUES ('lexical_seq', %s) "
-                         "ON CONFLICT (key) DO UPDATE SET value = greatest("
-                         "excluded.value::bigint, meta.value::bigint)::text", (str(target),))
+        written = store.count_since(applied) if applied < target else 0
+        if applied < target:
+            with self._db.transaction() as conn:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('lexical_seq', %s) "
+                             "ON CONFLICT (key) DO UPDATE SET value = greatest("
+                             "excluded.value::bigint, meta.value::bigint)::text", (str(target),))
+        counted = int(store.get_meta("lexeme_seq", "-1") or -1)
+        if counted < 0 or store.count_since(counted) > STATS_STALE * max(len(store), 1):
+            self.count_lexemes(target)
         return written
+
+    def count_lexemes(self, seq: int) -> None:
+        """Count every lexeme's documents again (one pass over the documents)."""
+        with self._db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('papersift-lexemes'))")
+            conn.execute("TRUNCATE lexemes")
+            conn.execute("INSERT INTO lexemes (word, ndoc) SELECT word, ndoc "
+                         "FROM ts_stat('SELECT document FROM papers')")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('lexeme_seq', %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(seq),))
+        with self._guard:
+            self._plans.clear()
+            self._queries.clear()
 
     def rebuild(self, store: PaperStore) -> int:
         """Nothing to rebuild (documents are computed from each row by PostgreSQL): records

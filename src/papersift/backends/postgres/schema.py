@@ -92,4 +92,8 @@ MIGRATIONS: tuple[str, ...] = (
         vectors bigint NOT NULL DEFAULT 0
     );
     """,
+    # 2: how many documents hold each lexeme (the lexical ranker picks its candidates by it)
+    """
+    CREATE TABLE lexemes (word text PRIMARY KEY, ndoc integer NOT NULL);
+    """,
 )
