@@ -149,3 +149,21 @@ def test_a_copy_there_and_back_is_identical(pair: tuple[Library, Library],
         assert back.status().semantic_ready and back.check() == []
     again = CliRunner().invoke(main, ["migrate", postgres.location, str(tmp_path / "back")])
     assert again.exit_code == 0 and "copied 0 papers, 0 votes" in again.stderr  # resumed
+
+
+def test_embedding_runs_and_resumes_on_postgres(postgres_server: str) -> None:
+    url = new_database(postgres_server)
+    try:
+        papers = arxiv_papers(require(DATA / "arxiv-75k.jsonl.gz"), 40)
+        with Library(url) as library:
+            library.add(papers[:30])
+            assert library.embed() == 30 and library.status().semantic_ready
+            library.add(papers[30:])
+            assert not library.semantic_ready() and library.embedding_pending()
+            assert library.embed() == 10  # only what is new
+            assert library.dense.count == 40 and library.check() == []
+            found = library.search(papers[35].title, mode="semantic", limit=3)
+            assert found.mode == "semantic" and found[0].paper.id == papers[35].id
+            assert library.status().jobs[0].status == "done"
+    finally:
+        drop_database(postgres_server, url)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from papersift.library import Library
+from tests.postgres_fixtures import BACKENDS, drop_database, new_database
 from tests.web_fixtures import arxiv_papers
 
 PAPERSIFT = [sys.executable, "-m", "papersift.cli"]
@@ -134,14 +135,22 @@ def test_server_answers_while_another_process_ingests_and_embeds(
     assert votes > 0
 
 
-def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample: Path) -> None:
-    library = Library(tmp_path / "lib")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample: Path,
+                                                     backend: str,
+                                                     request: pytest.FixtureRequest) -> None:
+    location = str(tmp_path / "lib")
+    if backend == "postgresql":
+        location = new_database(request.getfixturevalue("postgres_server"))
+        request.addfinalizer(lambda: drop_database(
+            request.getfixturevalue("postgres_server"), location))
+    library = Library(location)
     library.add(arxiv_papers(arxiv_sample, 60))
     ids = [p.id for p in library.daily(limit=10).papers]
     library.close()
     port = _free_port()
     server = subprocess.Popen(
-        [*PAPERSIFT, "-L", str(tmp_path / "lib"), "serve", "--port", str(port), "--no-embed",
+        [*PAPERSIFT, "-L", location, "serve", "--port", str(port), "--no-embed",
          "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -24,7 +24,10 @@ from papersift.errors import LibraryError
 try:
     import psycopg
     from pgvector.psycopg import register_vector
+    from pgvector.psycopg.halfvec import register_halfvec_info
+    from pgvector.psycopg.vector import register_vector_info
     from psycopg import sql
+    from psycopg.types import TypeInfo
     from psycopg_pool import ConnectionPool
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
@@ -211,5 +214,22 @@ class Database:
             self.pool.close()
 
 
+_TYPES: dict[str, tuple[TypeInfo, TypeInfo]] = {}
+_TYPES_GUARD = threading.Lock()
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    register_vector(conn)
+    """Teach a new connection pgvector's types: looked up by the first connection, reused
+    by the next ones (a server opening connections under load pays no extra round trips)."""
+    key = conn.info.dsn
+    with _TYPES_GUARD:
+        known = _TYPES.get(key)
+    if known is None:
+        register_vector(conn)
+        vector, half = TypeInfo.fetch(conn, "vector"), TypeInfo.fetch(conn, "halfvec")
+        if vector is not None and half is not None:
+            with _TYPES_GUARD:
+                _TYPES[key] = (vector, half)
+        return
+    register_vector_info(conn, known[0])
+    register_halfvec_info(conn, known[1])
