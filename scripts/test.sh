@@ -26,7 +26,7 @@ fi
 # Set PAPERSIFT_TEST_POSTGRES to a server URL to use that one instead.
 if [ -z "${PAPERSIFT_TEST_POSTGRES:-}" ]; then
     PGDIR=$(mktemp -d /tmp/papersift-pg-XXXXXX)
-    trap '.venv/bin/python scripts/postgres.py stop "$PGDIR"' EXIT
+    trap '.venv/bin/python scripts/postgres.py stop "$PGDIR" || rm -rf "$PGDIR"' EXIT
     PAPERSIFT_TEST_POSTGRES=$(.venv/bin/python scripts/postgres.py start --dir "$PGDIR")
     export PAPERSIFT_TEST_POSTGRES
 fi
