@@ -10,9 +10,10 @@ not appear. Filters are part of the same SQL. Ranking has two stages:
 1. ``ts_rank`` (term frequency weighted by field, title above abstract, divided by 1 + log
    of the document's length) orders the matching documents: PostgreSQL's own ranking, which
    has no inverse document frequency;
-2. the first :data:`RERANKED` (or as many as asked for, if more) are ordered by BM25
-   computed in SQL from the same ``tsvector`` (term frequencies from its positions, the
-   inverse document frequencies from ``lexemes``), the score the embedded ranker gives.
+2. the first :data:`RERANKED` are ordered by BM25 computed in SQL from the same
+   ``tsvector`` (term frequencies from its positions, the inverse document frequencies from
+   ``lexemes``), the score the embedded ranker gives; any further results follow in
+   ``ts_rank`` order, so a page never depends on how many results were asked for.
 
 Measured on SciFact (nDCG@10, lexical mode; tantivy's BM25 0.686): ``ts_rank`` alone 0.575
 with PostgreSQL's default weights, 0.616 with the abstract at 0.7 of the title (0.524 at
@@ -224,18 +225,18 @@ class FullTextRanker:
         condition, filter_params = filter_sql(filters)
         plan = self._plan(query.parsed)
         statement = sql.SQL(
-            "WITH top AS (SELECT p.key, p.document FROM papers p, "
-            "(SELECT {expr} AS q, {candidates} AS c) AS q "
-            "WHERE p.document @@ q.c AND {cond} "
-            "ORDER BY ts_rank({weights}::float4[], p.document, q.q, {norm}) DESC, p.key "
-            "LIMIT %s) SELECT t.key, {bm25} AS score FROM top t ORDER BY score DESC, t.key "
-            "LIMIT %s"
+            "WITH top AS (SELECT p.key, p.document, "
+            "ts_rank({weights}::float4[], p.document, q.q, {norm}) AS rank FROM papers p, "
+            "(SELECT {expr} AS q, {candidates} AS c) AS q WHERE p.document @@ q.c AND {cond} "
+            "ORDER BY rank DESC, p.key LIMIT %s), "
+            "numbered AS (SELECT *, row_number() OVER (ORDER BY rank DESC, key) AS n FROM top) "
+            "SELECT t.key, CASE WHEN t.n <= %s THEN {bm25} END, t.rank FROM numbered t "
+            "ORDER BY t.n"
         ).format(norm=sql.Literal(NORMALIZATION), weights=sql.Literal(WEIGHTS), expr=expression,
                  candidates=candidates, cond=condition, bm25=_BM25)
-        pool = max(limit, RERANKED)
-        rows = self._db.rows(statement, [*params, *candidate_params, *filter_params, pool,
-                                         *_bm25_params(plan), max(limit, 1)])
-        return _hits(rows)
+        rows = self._db.rows(statement, [*params, *candidate_params, *filter_params,
+                                         max(limit, RERANKED), RERANKED, *_bm25_params(plan)])
+        return _two_stage(rows).slice(0, max(limit, 1))
 
     def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
         """Scores of the given papers (0 where nothing matches), as :meth:`search` gives."""
@@ -323,6 +324,22 @@ _BM25 = sql.SQL(
 def _bm25_params(plan: Plan) -> list[Any]:
     return [BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, plan.mean_length, list(plan.scored),
             list(plan.idf)]
+
+
+def _two_stage(rows: list[tuple[Any, ...]]) -> Hits:
+    """``(key, BM25 or None, ts_rank)`` in ``ts_rank`` order: the first :data:`RERANKED`
+    ordered by BM25, the rest after them in ``ts_rank`` order (scores below the last
+    BM25 score), so a page's results never depend on how many were asked for."""
+    head = sorted(((float(bm), int(key)) for key, bm, _ in rows if bm is not None),
+                  key=lambda item: (-item[0], item[1]))
+    tail = [(int(key), float(rank)) for key, bm, rank in rows if bm is None]
+    floor = head[-1][0] if head else 1.0
+    top = max((rank for _, rank in tail), default=1.0) or 1.0
+    keys = [key for _, key in head] + [key for key, _ in tail]
+    scores = [score for score, _ in head] + [0.5 * floor * rank / top for _, rank in tail]
+    if not keys:
+        return Hits.empty()
+    return Hits(np.asarray(keys, dtype=np.int64), np.asarray(scores, dtype=np.float32))
 
 
 def _hits(rows: list[tuple[Any, ...]]) -> Hits:
