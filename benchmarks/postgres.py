@@ -95,16 +95,18 @@ def title_queries(library: Library, n: int, seed: int = 5) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- quality
-def scifact(folder: Path, postgres: str) -> list[str]:
-    """nDCG@10, Recall@100 and ms/query per mode, embedded against PostgreSQL."""
+def scifact(folder: Path, postgres: str, built: Path | None) -> list[str]:
+    """nDCG@10, Recall@100 and ms/query per mode, embedded against PostgreSQL (``built``: an
+    embedded library of the corpus made earlier, e.g. by ``papersift ingest --format beir``)."""
     collection = load_collection(folder)
     rows = []
     with tempfile.TemporaryDirectory(prefix="papersift-bench-") as scratch:
-        embedded = Library(Path(scratch) / "lib")
+        embedded = Library(built or Path(scratch) / "lib")
         started = time.perf_counter()
-        embedded.ingest([collection.corpus], fmt="beir")
-        embedded.embed()
-        print(f"SciFact embedded library built in {time.perf_counter() - started:.0f} s",
+        if built is None:
+            embedded.ingest([collection.corpus], fmt="beir")
+            embedded.embed()
+        print(f"SciFact embedded library ready in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
         target = Library(fresh_database(postgres))
         started = time.perf_counter()
@@ -170,7 +172,8 @@ def run(args: argparse.Namespace) -> None:
                    "| mode | embedded nDCG@10 | PostgreSQL nDCG@10 | difference | embedded "
                    "R@100 | PostgreSQL R@100 | embedded ms/query | PostgreSQL ms/query |",
                    "|---|---:|---:|---:|---:|---:|---:|---:|",
-                   *scifact(args.scifact, sibling(args.postgres, "papersift_bench_scifact")),
+                   *scifact(args.scifact, sibling(args.postgres, "papersift_bench_scifact"),
+                            args.scifact_library),
                    ""]
     embedded, postgres = Library(args.library), Library(args.postgres)
     queries = title_queries(embedded, args.queries)
@@ -308,6 +311,8 @@ def main() -> None:
     go.add_argument("--postgres", required=True, help="its copy in PostgreSQL (a URL)")
     go.add_argument("--million", help="the 1M PostgreSQL library (build-million)")
     go.add_argument("--scifact", type=Path, default=DATA / "scifact")
+    go.add_argument("--scifact-library", type=Path,
+                    help="an embedded library of the SciFact corpus (else built and embedded)")
     go.add_argument("--skip-scifact", action="store_true")
     go.add_argument("--queries", type=int, default=200)
     go.add_argument("--recall-queries", type=int, default=100)

@@ -82,7 +82,7 @@ DO $$ DECLARE r record; BEGIN
   END LOOP;
 END $$;
 TRUNCATE papers, paper_authors, removed, votes, rate_limits, jobs, lock_holders, embedded,
-         encoders, lexemes RESTART IDENTITY;
+         encoders, lexemes, kept_votes RESTART IDENTITY;
 DELETE FROM meta WHERE key <> 'schema';
 UPDATE counters SET value = 0;
 """

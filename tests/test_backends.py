@@ -167,3 +167,37 @@ def test_embedding_runs_and_resumes_on_postgres(postgres_server: str) -> None:
             assert library.status().jobs[0].status == "done"
     finally:
         drop_database(postgres_server, url)
+
+
+def test_postgres_keeps_the_votes_of_deleted_papers_and_reads_meta_by_prefix(
+        postgres_server: str) -> None:
+    """What main's paper-store contract adds (issue 16), on the PostgreSQL store."""
+    from dataclasses import replace
+
+    from papersift.backends import open as open_backend
+    from tests.contracts.conftest import sample_papers
+
+    url = new_database(postgres_server)
+    backend = open_backend(url)
+    try:
+        store = backend.store
+        papers = sample_papers(3)
+        store.upsert(papers, state={"harvest.state:a": "1", "harvest.x": "3"})
+        keys = store.keys_of([p.id for p in papers])
+        assert store.dates_of(list(keys.values())) == {keys[p.id]: p.published for p in papers}
+        assert store.meta_items("harvest.state:") == {"harvest.state:a": "1"}
+        assert store.add_vote(papers[0].id, "ann") and store.add_vote(papers[0].id, "bob")
+        assert store.remove([papers[0].id, papers[1].id], keep_votes=True) == 2
+        assert store.kept_votes(papers[0].id) == 2  # type: ignore[attr-defined]
+        store.upsert([replace(papers[0], version=2)])
+        back = store.get(papers[0].id)
+        assert back is not None and back.votes_here == 2
+        assert store.kept_votes(papers[0].id) == 0  # type: ignore[attr-defined]
+        assert store.voted([papers[0].id], "bob") == {papers[0].id}
+        store.add_vote(papers[2].id, "ann")
+        store.remove([papers[2].id])  # a plain removal: the votes go with the paper
+        store.upsert([papers[2]])
+        assert store.get(papers[2].id).votes_here == 0  # type: ignore[union-attr]
+    finally:
+        backend.close()
+        drop_database(postgres_server, url)

@@ -86,7 +86,7 @@ def _copy_papers(source: Backend, target: Backend, report: CopyReport, progress:
 
 
 def _copy_meta(source: Backend, target: Backend, report: CopyReport) -> None:
-    for key, value in source.store.meta_items().items():
+    for key, value in source.store.meta_items("").items():
         if key in _OWN_META or key.startswith("migrate:"):
             continue
         if target.store.get_meta(key) != value:

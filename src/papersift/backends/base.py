@@ -122,8 +122,8 @@ class PaperStore(Protocol):
     # -- meta and change numbers ---------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
-    def meta_items(self) -> dict[str, str]:
-        """Every meta key and value (change numbers and schema versions included)."""
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix`` (all of them by default)."""
         ...
 
     def set_meta_once(self, key: str, value: str) -> str:

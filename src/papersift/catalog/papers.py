@@ -67,8 +67,12 @@ class PaperRows:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def meta_items(self) -> dict[str, str]:
-        return {str(r[0]): str(r[1]) for r in self._db.execute("SELECT key, value FROM meta")}
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix``."""
+        rows = self._db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key",
+            (prefix, prefix))
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def set_meta(self, key: str, value: str) -> None:
         with self._conns.writing() as db:

@@ -194,8 +194,7 @@ class Database:
     def rows(self, query: str | sql.Composed, params: Sequence[Any] | dict[str, Any] = (),
              *, binary: bool = False) -> list[tuple[Any, ...]]:
         """Every row a read returns."""
-        with self.pool.connection() as conn:
-            cur = conn.cursor(binary=binary)
+        with self.pool.connection() as conn, conn.cursor(binary=binary) as cur:
             return cur.execute(query, params).fetchall()
 
     def one(self, query: str | sql.Composed,

@@ -11,6 +11,7 @@ numbers follow commit order across any number of processes and machines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -53,8 +54,11 @@ class PaperRows:
         row = self._db.one("SELECT value FROM meta WHERE key = %s", (key,))
         return str(row[0]) if row else default
 
-    def meta_items(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self._db.rows("SELECT key, value FROM meta")}
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix``."""
+        rows = self._db.rows("SELECT key, value FROM meta WHERE starts_with(key, %s) "
+                             "ORDER BY key", (prefix,))
+        return {str(k): str(v) for k, v in rows}
 
     def set_meta(self, key: str, value: str) -> None:
         with self._db.transaction() as conn:
@@ -112,11 +116,18 @@ class PaperRows:
                 _put_meta(conn, key, value)
         return UpsertCounts(len(added), len(changed), unchanged)
 
-    def remove(self, ids: Iterable[str]) -> int:
-        """Remove papers by id; returns how many were there."""
+    def remove(self, ids: Iterable[str], *, keep_votes: bool = False) -> int:
+        """Remove papers by id; returns how many were there. ``keep_votes``: for papers
+        their source deleted, keep the votes cast here (by paper id) and give them back when
+        the paper is added again."""
         wanted = list(dict.fromkeys(ids))
         with self._db.transaction() as conn:
             seq = _next_seq(conn)
+            if keep_votes:
+                conn.execute(
+                    "INSERT INTO kept_votes (paper_id, voter, created) SELECT p.id, v.voter, "
+                    "v.created FROM votes v JOIN papers p ON p.key = v.paper "
+                    "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
             gone = conn.execute("DELETE FROM papers WHERE id = ANY(%s) RETURNING key",
                                 (wanted,)).fetchall()
             if not gone:
@@ -129,6 +140,11 @@ class PaperRows:
             conn.execute("UPDATE counters SET value = value - %s WHERE name = 'papers'",
                          (len(gone),))
         return len(gone)
+
+    def kept_votes(self, paper_id: str) -> int:
+        """How many votes are kept for a paper its source deleted (until it returns)."""
+        row = self._db.one("SELECT count(*) FROM kept_votes WHERE paper_id = %s", (paper_id,))
+        return int(row[0]) if row else 0
 
     # -- reads ----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -157,6 +173,12 @@ class PaperRows:
         rows = self._db.rows("SELECT key, id FROM papers WHERE key = ANY(%s)",
                              ([int(k) for k in keys],))
         return {int(r[0]): str(r[1]) for r in rows}
+
+    def dates_of(self, keys: Sequence[int]) -> dict[int, date | None]:
+        """The listing day of each paper (unknown keys left out)."""
+        rows = self._db.rows("SELECT key, published FROM papers WHERE key = ANY(%s)",
+                             ([int(k) for k in keys],))
+        return {int(r[0]): r[1] for r in rows}
 
     def seqs_of(self, keys: Sequence[int]) -> dict[int, int]:
         rows = self._db.rows("SELECT key, seq FROM papers WHERE key = ANY(%s)",
@@ -259,6 +281,24 @@ def _insert(conn: psycopg.Connection[Any], added: list[tuple[Paper, str]], seq: 
         for key, (paper, fp) in zip(keys, added, strict=True):
             copy.write_row(_values(key, paper, fp, seq))
     _write_authors(conn, [(key, paper) for key, (paper, _) in zip(keys, added, strict=True)])
+    _restore_votes(conn, [paper.id for paper, _ in added])
+
+
+def _restore_votes(conn: psycopg.Connection[Any], ids: list[str]) -> None:
+    """Give papers added again the votes kept when their source deleted them."""
+    back = conn.execute(
+        "DELETE FROM kept_votes WHERE paper_id = ANY(%s) RETURNING paper_id, voter, created",
+        (ids,)).fetchall()
+    if not back:
+        return
+    conn.execute(
+        "INSERT INTO votes (paper, voter, created) SELECT p.key, k.voter, k.created "
+        "FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(paper_id, voter, created) "
+        "JOIN papers p ON p.id = k.paper_id ON CONFLICT DO NOTHING",
+        ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back]))
+    conn.execute("UPDATE papers p SET votes_here = (SELECT count(*) FROM votes v "
+                 "WHERE v.paper = p.key) WHERE p.id = ANY(%s)",
+                 (list({r[0] for r in back}),))
 
 
 def _update(conn: psycopg.Connection[Any], changed: list[tuple[int, Paper, str]],

@@ -96,4 +96,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE lexemes (word text PRIMARY KEY, ndoc integer NOT NULL);
     """,
+    # 3: the votes of papers their source deleted, kept by paper id until the paper returns
+    #    (main's catalog migration 5 has the same table)
+    """
+    CREATE TABLE kept_votes (
+        paper_id text NOT NULL,
+        voter text NOT NULL,
+        created timestamptz NOT NULL,
+        PRIMARY KEY (paper_id, voter)
+    );
+    """,
 )
