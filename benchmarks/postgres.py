@@ -175,6 +175,9 @@ def run(args: argparse.Namespace) -> None:
                    *scifact(args.scifact, sibling(args.postgres, "papersift_bench_scifact"),
                             args.scifact_library),
                    ""]
+    if args.skip_latency:
+        publish("\n".join(report) + "\n", args.out)
+        return
     embedded, postgres = Library(args.library), Library(args.postgres)
     queries = title_queries(embedded, args.queries)
     report += [f"## Query latency ({len(queries)} title queries of 3-6 words, one at a time, "
@@ -314,6 +317,8 @@ def main() -> None:
     go.add_argument("--scifact-library", type=Path,
                     help="an embedded library of the SciFact corpus (else built and embedded)")
     go.add_argument("--skip-scifact", action="store_true")
+    go.add_argument("--skip-latency", action="store_true",
+                    help="SciFact quality only (no timing: needs no quiet machine)")
     go.add_argument("--queries", type=int, default=200)
     go.add_argument("--recall-queries", type=int, default=100)
     go.add_argument("--out", type=Path)
