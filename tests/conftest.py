@@ -63,3 +63,11 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
     """The session's SMTP server, emptied for this test."""
     smtp_server.clear()
     return smtp_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A running PostgreSQL with pgvector: its maintenance URL (see tests/postgres_fixtures)."""
+    from tests.postgres_fixtures import server
+
+    yield from server()

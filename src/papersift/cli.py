@@ -141,7 +141,9 @@ def _escape(text: str) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--library", "-L", envvar="PAPERSIFT_LIBRARY", default=DEFAULT_PATH, show_default=True,
-    type=click.Path(file_okay=False), help="Library directory (env: PAPERSIFT_LIBRARY).",
+    type=click.Path(file_okay=False),
+    help="Library directory, or a postgresql://user@host:port/dbname URL "
+         "(env: PAPERSIFT_LIBRARY).",
 )
 @click.version_option(__version__, prog_name="papersift")
 @click.pass_context
@@ -540,6 +542,34 @@ def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
               + (f" ({report.unknown:,} for papers not in this library)" if report.unknown
                  else "")
               + f"; {status.embedded:,} of {status.papers:,} papers have vectors")
+
+
+@main.command()
+@click.argument("source")
+@click.argument("destination")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.pass_context
+def migrate(ctx: click.Context, source: str, destination: str, progress: bool | None) -> None:
+    """Copy a library (papers, votes, settings, vectors) to another backend or place.
+
+    SOURCE and DESTINATION are library directories or postgresql:// URLs. Interrupted, it
+    resumes where it stopped when run again; it ends by comparing the counts.
+
+    Example: papersift migrate papersift-data postgresql://papersift@db.example/papers
+    """
+    if not Library.exists(source):
+        raise UserError(f"no library at {source}: nothing to copy")
+    try:
+        with Library(source) as src, Library(destination) as dest, \
+                progress_bars(progress if progress is not None else err.is_terminal) as bar:
+            report = src.copy_to(dest, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    vectors = ", ".join(f"{n:,} vectors of {name}" for name, n in report.vectors.items())
+    err.print(f"copied {report.papers:,} papers, {report.votes:,} votes"
+              + (f", {_escape(vectors)}" if vectors else "") + f" to {_escape(dest.location)}")
+    for what, (here, there) in report.counts.items():
+        err.print(f"  {what}: {here:,} in the source, {there:,} in the copy")
 
 
 @main.group(invoke_without_command=True)

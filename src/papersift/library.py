@@ -32,6 +32,7 @@ from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.jobs import JobContext, JobRunner, JobState
 from papersift.mail import MailSettings
 from papersift.members import Members
+from papersift.migration import CopyReport, copy_library
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
 from papersift.ray_embedding import RayOptions, embed_with_ray
@@ -145,9 +146,9 @@ class Library(Members):
 
     @staticmethod
     def exists(location: str | os.PathLike[str]) -> bool:
-        """Whether a library is at ``location`` (a URL names a database server: True)."""
-        text = os.fspath(location)
-        return "://" in text or (Path(text) / "catalog.sqlite").exists()
+        """Whether a library is at ``location``: a directory, or a database URL (whose
+        database holds a library); nothing is created."""
+        return backends.exists(location)
 
     def __init__(
         self,
@@ -413,6 +414,12 @@ class Library(Members):
         if drift is not None and drift():
             problems.append(f"{drift()} papers' vote counts disagree with their votes")
         return problems
+
+    def copy_to(self, target: Library, *, progress: Progress = _no_progress) -> CopyReport:
+        """Copy this library's papers, votes, meta and vectors into ``target`` (any backend);
+        resumable, and checked by counts at the end (:mod:`papersift.migration`)."""
+        with target._writing(lambda holder: None):
+            return copy_library(self.backend, target.backend, progress=progress)
 
     def site_secret(self) -> str:
         """A random key kept in the store (made on first use) for signing cookies when no

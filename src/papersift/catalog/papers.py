@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime
-from hashlib import sha256
 from typing import Any
 
 import numpy as np
 
 from papersift.backends.base import Change, UpsertCounts
+from papersift.backends.records import fingerprint as _fingerprint
+from papersift.backends.records import merge_records as _merge
 from papersift.catalog.schema import Connections
 from papersift.papers import Links, Paper
 from papersift.query import Filters, name_key
@@ -35,48 +35,6 @@ COLUMNS = (
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _fingerprint(paper: Paper) -> str:
-    record = [
-        paper.version, paper.title, paper.abstract, paper.authors, paper.author_count,
-        paper.published.isoformat() if paper.published else None, paper.categories,
-        paper.organization, paper.upvotes, paper.links.abs, paper.links.pdf,
-        paper.links.code, paper.comment,
-    ]
-    if paper.submitter:  # appended only when set, so older fingerprints stay valid
-        record.append(paper.submitter)
-    return sha256(json.dumps(record, ensure_ascii=False).encode()).hexdigest()[:24]
-
-
-def _merge(old: Paper, new: Paper) -> Paper:
-    """A record read again overrides what it states; what it leaves empty is kept.
-
-    A Daily Papers entry (upvotes, organization, no categories) must not erase the
-    categories an arXiv listing gave the same paper, and vice versa.
-    """
-    links = Links(
-        abs=new.links.abs or old.links.abs,
-        pdf=new.links.pdf or old.links.pdf,
-        code=new.links.code or old.links.code,
-    )
-    return replace(
-        new,
-        version=new.version if new.version is not None else old.version,
-        title=new.title or old.title,
-        abstract=new.abstract or old.abstract,
-        authors=new.authors or old.authors,
-        author_count=new.author_count if new.author_count is not None else old.author_count,
-        published=new.published or old.published,
-        categories=new.categories or old.categories,
-        organization=new.organization or old.organization,
-        upvotes=new.upvotes or old.upvotes,
-        links=links,
-        comment=new.comment or old.comment,
-        submitter=new.submitter or old.submitter,
-        votes_here=0,
-        votes_members=0,
-    )
 
 
 def row_to_paper(row: sqlite3.Row) -> Paper:
@@ -113,16 +71,16 @@ class PaperRows:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._conns.writing() as db:
-            _put_meta(db, key, value)
-
-    def meta_items(self, prefix: str) -> dict[str, str]:
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
         """Every meta entry whose key starts with ``prefix``."""
         rows = self._db.execute(
             "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key",
             (prefix, prefix))
-        return {r[0]: r[1] for r in rows}
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._conns.writing() as db:
+            _put_meta(db, key, value)
 
     def kept_votes(self, paper_id: str) -> int:
         """How many votes are kept for a paper its source deleted (until it returns)."""

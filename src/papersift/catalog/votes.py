@@ -77,6 +77,17 @@ class VoteRows:
             found.update(r[0] for r in rows)
         return found
 
+    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """``(paper id, voter)`` of every vote cast here on these papers."""
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found += [(r[0], r[1]) for r in self._db.execute(
+                "SELECT papers.id, votes.voter FROM votes JOIN papers ON papers.rowid = "
+                f"votes.paper WHERE papers.id IN ({marks})", chunk)]
+        return sorted(found)
+
     def vote_count(self) -> int:
         """Votes cast here, in all (checked against each paper's count by ``check``)."""
         return int(self._db.execute("SELECT count(*) FROM votes").fetchone()[0])

@@ -213,13 +213,14 @@ def serve(
     check_secret(host, secret)
     base_url = check_base_url(host, port, settings.base_url or os.environ.get(BASE_URL_ENV))
     settings = settings.replace(base_url=base_url)
-    if not (Path(library_path) / "catalog.sqlite").exists():
+    if not Library.exists(library_path):
         raise ServeError(f"{library_path}: no library here; run `papersift ingest` first")
     _log_jobs()
     if harvest:  # checked here, so that a mistake stops the server before any worker starts
         _check_harvest(library_path)
     if workers > 1:
-        os.environ[_ENV_LIBRARY] = str(Path(library_path).resolve())
+        location = os.fspath(library_path)
+        os.environ[_ENV_LIBRARY] = location if "://" in location else str(Path(location).resolve())
         os.environ[_ENV_EMBED] = "1" if embed else "0"
         os.environ[_ENV_HARVEST] = "1" if harvest else "0"
         os.environ[_ENV_SETTINGS] = json.dumps(_pairs(settings))
