@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papersift import backends, feeds, searching, sources
+from papersift import backends, feeds, identity, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
 from papersift.embedding import Progress, embed_pending, finish, pending
@@ -79,6 +79,8 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     read: int = 0
+    #: records that were a paper stored under another id (merged into it: one paper)
+    merged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,9 @@ class IngestReport:
         c = self.counts
         text = (f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{len(self.rejected)} rejected")
+        if self.merged:
+            text += (f", {self.merged} merged into the same paper from another source "
+                     "(one record per paper)")
         if self.errors:
             text += f", {len(self.errors)} input(s) failed"
         return text
@@ -162,6 +167,7 @@ class Library:
         self._encoder_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._counted: tuple[float, int] = (-1e9, 0)
+        self._word_terms: dict[str, frozenset[str]] = {}
         self.jobs = JobRunner(self.store)
         self._catch_up()
         self._upgrade_embedding_state()
@@ -458,16 +464,23 @@ class Library:
                 if report.read % 1000 == 0:
                     progress("read", report.read, None)
                 if len(batch) >= self.settings.ingest_batch:
-                    report.counts += self.store.upsert(batch)
+                    self._upsert(report, batch)
                     batch.clear()
                     progress("store", report.counts.stored, None)
                     if sync and time.monotonic() - synced >= SYNC_EVERY:
                         self.lexical.sync(self.store)
                         synced = time.monotonic()
         finally:
-            report.counts += self.store.upsert(batch, state=state)
+            self._upsert(report, batch, state)
             if sync:
                 self.sync(progress=progress)
+
+    def _upsert(self, report: IngestReport, batch: list[Paper],
+                state: Mapping[str, str] | None = None) -> None:
+        """Write a batch, one record per paper (:mod:`papersift.identity`)."""
+        counts, merged = identity.upsert(self.store, batch, state=state)
+        report.counts += counts
+        report.merged += merged
 
     def ingest(
         self,
@@ -577,6 +590,15 @@ class Library:
     def terms(self, text: str) -> list[str]:
         """The lexical index terms of any text (for highlighting)."""
         return self.lexical.terms(text)
+
+    def word_terms(self, word: str) -> frozenset[str]:
+        """The index terms of one word (remembered: explanations repeat words a lot)."""
+        found = self._word_terms.get(word)
+        if found is None:
+            found = frozenset(self.lexical.terms(word))
+            if len(self._word_terms) < 100_000:
+                self._word_terms[word] = found
+        return found
 
     # -- listings -------------------------------------------------------------------------
     def daily(self, day: date | None = None, *, limit: int = 50, offset: int = 0) -> feeds.Daily:

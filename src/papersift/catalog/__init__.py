@@ -6,6 +6,7 @@ parameters. It implements :class:`papersift.backends.base.PaperStore`:
 - :mod:`~papersift.catalog.papers`: paper rows, change numbers, the change log, filters;
 - :mod:`~papersift.catalog.listings`: days, categories, authors, counts;
 - :mod:`~papersift.catalog.votes`: votes, rate-limit buckets, job states;
+- :mod:`~papersift.catalog.identities`: aliases, papers by title, making two ids one paper;
 - :mod:`~papersift.catalog.schema`: migrations and connections (one per thread).
 
 >>> cat = Catalog(":memory:")
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from papersift.backends.base import Change, Lock, UpsertCounts
 from papersift.backends.filelock import FileLock
+from papersift.catalog.identities import IdentityRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
 from papersift.catalog.schema import CatalogError, Connections
@@ -28,7 +30,7 @@ from papersift.papers import Paper
 __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
-class Catalog(PaperRows, ListingRows, VoteRows):
+class Catalog(IdentityRows, PaperRows, ListingRows, VoteRows):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
