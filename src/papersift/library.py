@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papersift import backends, feeds, identity, searching, sources
+from papersift import backends, feeds, identity, periods, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
 from papersift.embedding import Progress, embed_pending, finish, pending
@@ -605,10 +605,17 @@ class Library:
         """The papers listed on ``day`` (the newest day when None), most upvoted first."""
         return feeds.daily(self.store, day, limit=limit, offset=offset)
 
+    def period(self, kind: periods.Kind, day: date | None = None, *, limit: int = 50,
+               offset: int = 0) -> periods.PeriodListing:
+        """The papers listed in the day, ISO week or month holding ``day`` (the newest
+        listing day when None), most upvoted first."""
+        return periods.listing(self.store, kind, day, limit=limit, offset=offset)
+
     def trending(self, *, days: int = 7, limit: int = 20,
                  today: date | None = None) -> feeds.Trending:
-        """Upvoted papers of the last ``days`` days by votes decayed with age."""
-        return feeds.trending(self.store, days=days, limit=limit, today=today)
+        """Upvoted papers of the last ``days`` days by votes decayed with age; a window with
+        none is widened until it has some, and ``notice`` says so."""
+        return periods.trending(self.store, days=days, limit=limit, today=today)
 
     def category(self, name: str, *, limit: int = 20, offset: int = 0) -> feeds.Listing:
         """Papers listed in a category, newest first."""

@@ -110,7 +110,7 @@ def state(request: Request) -> WebState:
 def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
     """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
     arXiv-compatible query API, all over ``library``."""
-    from papersift.web import arxiv_api, docs, listings, papers, search
+    from papersift.web import arxiv_api, docs, listings, papers, periods, search
 
     settings = settings or WebSettings()
     secret = settings.secret or os.environ.get(SECRET_ENV) or library.site_secret()
@@ -124,7 +124,7 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
         highlighter=Highlighter(library.terms), cookies=VoterCookies(secret),
         heavy=threading.BoundedSemaphore(max(settings.heavy_requests, 1)),
     )
-    for module in (papers, listings, search, arxiv_api):
+    for module in (papers, listings, periods, search, arxiv_api):
         app.include_router(module.router)
     _answer_head(app)
     docs.install(app)

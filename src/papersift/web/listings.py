@@ -41,8 +41,9 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, date, page))
+    """The daily listing (HTML), under the most upvoted papers of late."""
+    return web.render(request, "daily.html", page=_daily(web, date, page),
+                      upvoted=_trending(web, None, limit=5))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
@@ -58,10 +59,11 @@ def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
     return _daily(web, date, page)
 
 
-def _trending(web: WebState, days: int | None) -> TrendingPage:
+def _trending(web: WebState, days: int | None, limit: int | None = None) -> TrendingPage:
     days = days or web.settings.trending_days
-    found = web.library.trending(days=days, limit=web.settings.per_page)
+    found = web.library.trending(days=days, limit=limit or web.settings.per_page)
     return TrendingPage(reference_day=found.reference, days=found.days,
+                        requested_days=found.requested_days, notice=found.notice,
                         papers=[paper_out(p) for p in found.papers], scores=found.scores)
 
 
