@@ -12,20 +12,13 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from papersift import __version__, sources
 from papersift.encoders import EncoderError
 from papersift.errors import LibraryError, LockBusy
 from papersift.library import DEFAULT_PATH, Library, LibraryStats
 from papersift.papers import Paper
+from papersift.progress_bars import Bars
 from papersift.query import Filters, QueryError
 from papersift.ranking import SearchResult
 from papersift.search_results import SearchResults
@@ -44,23 +37,13 @@ class UserError(click.ClickException):
 
 @contextmanager
 def progress_bars(enabled: bool) -> Iterator[Any]:
-    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal."""
+    """A ``progress(task, done, total)`` callback drawing one rich bar per task on a terminal
+    (see :mod:`papersift.progress_bars`)."""
     if not enabled:
         yield lambda task, done, total: None
         return
-    columns = (
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bars:
-        tasks: dict[str, TaskID] = {}
-
-        def update(task: str, done: int, total: int | None) -> None:
-            if task not in tasks:
-                tasks[task] = bars.add_task(task, total=total, rate="")
-            bars.update(tasks[task], completed=done, total=total)
-
-        yield update
+    with Bars(err) as bars:
+        yield bars
 
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:

@@ -29,6 +29,7 @@ from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
+from papersift.ingest_progress import RecordCounter
 from papersift.jobs import JobContext, JobRunner, JobState
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
@@ -461,7 +462,7 @@ class Library:
                     continue
                 batch.append(record)
                 report.read += 1
-                if report.read % 1000 == 0:
+                if report.read % 500 == 0:
                     progress("read", report.read, None)
                 if len(batch) >= self.settings.ingest_batch:
                     self._upsert(report, batch)
@@ -498,14 +499,17 @@ class Library:
         inputs are read as usual.
         """
         report = IngestReport()
+        counter = RecordCounter(paths, progress)  # "read" counts records, with a total
         with self._writing(wait):
             for path in paths:
                 before = report.read
                 try:
-                    records = sources.read(str(path), fmt=fmt, fields=fields)
-                    self._add_into(report, records, progress, True, None)
+                    records = sources.read(str(path), fmt=fmt, fields=fields,
+                                           on_bytes=counter.reading(path))
+                    self._add_into(report, records, counter, True, None)
                 except sources.SourceError as error:
                     report.errors.append(InputError(str(error), report.read - before))
+                counter.read_all(path)
         return report
 
     def sync(self, *, progress: Progress = _no_progress) -> None:
