@@ -187,7 +187,8 @@ def filter_options(command: Any) -> Any:
 @filter_options
 @click.option("--mode", "-m", type=click.Choice(["auto", "lexical", "semantic", "hybrid"]),
               default="auto", show_default=True,
-              help="auto: hybrid once every paper is embedded, lexical before.")
+              help="auto: hybrid once any paper has a vector (the others ranked by "
+                   "their words), lexical before.")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -555,8 +556,8 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
           workers: int, overrides: tuple[str, ...]) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
-    Search answers at once (lexical); semantic search switches on when the background
-    embedding finishes (the search page shows its progress).
+    Search answers at once (lexical); hybrid search covers more papers as the background
+    embedding goes, newest first (the search page shows its progress).
 
     Example: papersift serve --port 8000
     """

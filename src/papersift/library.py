@@ -566,7 +566,8 @@ class Library:
                                                  offset))
 
     def search_request(self, request: SearchRequest) -> SearchResults:
-        """Run one search. ``auto`` is hybrid once every paper is embedded, lexical before;
+        """Run one search. ``auto`` is hybrid once any paper has a vector (papers without
+        one ranked by their words), lexical before;
         filters run inside each ranker, so a filtered search returns as many results as
         exist; the query text is analysed once. ``results.mode`` is the mode used."""
         return searching.run(self, request)

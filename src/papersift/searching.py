@@ -3,7 +3,7 @@
 ::
 
     SearchRequest(text, mode, filters, limit, offset)
-      -> mode chosen (auto: hybrid once every paper has a vector, else lexical)
+      -> mode chosen (auto: hybrid once any paper has a vector, else lexical)
       -> lexical.analyze(text)                   once: parsed syntax + index terms
       -> lexical.search(query, filters, depth)   BM25, filters inside tantivy
       -> dense.search(vector, depth, filters)    the query vector (cached), filters compiled
