@@ -111,10 +111,12 @@ def _fuse(library: Library, query: LexicalQuery, vector: np.ndarray, lexical: Hi
     """Score the union of both top lists by both rankers, then fuse the scores; also the
     candidates that have no vector yet.
 
-    A paper without a vector (the library is still being embedded) gets, on the meaning
-    side, the mean cosine of the word matches that have one: neither pulled up nor pushed
-    down as a class, so its words rank it among the others. With no vectors at all this
-    is plain lexical ranking; with all of them, plain hybrid.
+    Each ranker's scores become z-scores (over the pool for BM25, over the papers with a
+    vector for cosine), added with equal weights. A paper without a vector (the library is
+    still being embedded) counts its BM25 z-score on the meaning side too: its words stand
+    in for its meaning. With no vectors this is lexical ranking, with all of them plain
+    hybrid; in between it ranked SciFact at least as well as BM25 alone at every coverage
+    tried (BENCHMARKS.md, "Search while the library is being embedded").
     """
     if library.settings.fusion == "rrf":
         return reciprocal_rank_fusion([lexical, dense], k=library.settings.rrf_k), set()
@@ -124,11 +126,20 @@ def _fuse(library: Library, query: LexicalQuery, vector: np.ndarray, lexical: Hi
     found, vectors = library.dense.vectors(pool)
     with one_blas_thread():
         cosine[found] = vectors @ vector
-    if not found.all():
-        by_words = found & np.isin(pool, lexical.ids)
-        known = by_words if by_words.any() else found
-        cosine[~found] = cosine[known].mean() if known.any() else 0.0
-    return standardized_fusion(pool, [bm25, cosine]), set(pool[~found].tolist())
+    if found.all():
+        return standardized_fusion(pool, [bm25, cosine]), set()
+    words = _standardized(np.asarray(bm25, dtype=np.float64))
+    meaning = words.copy()
+    if found.any():
+        meaning[found] = _standardized(cosine[found].astype(np.float64))
+    total = (words + meaning) / 2
+    order = np.argsort(-total, kind="stable")
+    return Hits(pool[order], total[order].astype(np.float32)), set(pool[~found].tolist())
+
+
+def _standardized(scores: np.ndarray) -> np.ndarray:
+    spread = scores.std()
+    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
 
 
 def _results(library: Library, terms: set[str], hits: Hits,
