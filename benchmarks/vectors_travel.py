@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, SAMPLE, machine, publish
 
 REPO = Path(__file__).resolve().parent.parent
-INPUTS = [str(SAMPLE), str(DATA / "hf-daily-papers" / "papers.json"), str(DATA.parent / "seeds")]
+INPUTS = [str(SAMPLE), str(DATA / "hf-daily-papers" / "papers.json"), str(DATA.parent / "seeds"),
+          str(REPO / "examples")]
 
 
 def _cli(library: Path, *args: str) -> float:
