@@ -473,6 +473,7 @@ class Library:
                         synced = time.monotonic()
         finally:
             self._upsert(report, batch, state)
+            progress("read", report.read, None)
             if sync:
                 self.sync(progress=progress)
 

@@ -35,7 +35,7 @@ TASKS: dict[str, tuple[str, str] | None] = {
     "store": None,
     "index": ("index", "papers"),
     "embed": ("embed", "papers"),
-    "build index": ("vector index", "steps"),
+    "build index": ("vector index", ""),
     "import": ("import", "vectors"),
     "export": ("export", "vectors"),
 }
@@ -46,6 +46,8 @@ ESTIMATED = {"read"}
 class _Count(ProgressColumn):
     def render(self, task: Task) -> Text:
         unit = task.fields.get("unit", "")
+        if not unit:  # a step without a count (building an index): the bar pulses
+            return Text("")
         if task.total is None:
             return Text(f"{task.completed:,.0f} {unit}")
         about = "~" if task.fields.get("estimated") and not task.finished else ""
