@@ -12,9 +12,27 @@ papersift is refused. Add migrations at the end, never edit one that shipped.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+from collections.abc import Callable
+from typing import Any
 
-MIGRATIONS: tuple[str, ...] = (
+__all__ = ["MIGRATIONS", "Migration"]
+
+#: A migration's SQL, or SQL and then a step in Python on the same connection and
+#: transaction (a backfill that needs papersift's own functions).
+Migration = str | tuple[str, Callable[[Any], None]]
+
+
+def _title_keys(conn: Any) -> None:
+    """Each stored paper's normalised title (:func:`papersift.identity.title_key`)."""
+    from papersift.identity import title_key
+
+    rows = conn.execute("SELECT key, title FROM papers").fetchall()
+    with conn.cursor() as cur:
+        cur.executemany("UPDATE papers SET title_key = %s WHERE key = %s",
+                        [(title_key(title), key) for key, title in rows])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: papers with their full-text document, authors (with the author filter's key),
     #    the change log, votes, rate-limit buckets, job states, lock holders, embedding
     #    state and the encoders whose vectors are stored
@@ -106,4 +124,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (paper_id, voter)
     );
     """,
+    # 4: who posted a paper to a Daily Papers listing (catalog migration 5); one paper, one
+    #    record (catalog migration 7): normalised titles and the other ids a paper is known by
+    ("""
+    ALTER TABLE papers ADD COLUMN submitter text;
+    ALTER TABLE papers ADD COLUMN title_key text NOT NULL DEFAULT '';
+    CREATE INDEX papers_title_key ON papers (title_key);
+    CREATE TABLE aliases (
+        alias text PRIMARY KEY,
+        paper bigint NOT NULL REFERENCES papers (key) ON DELETE CASCADE
+    );
+    CREATE INDEX aliases_paper ON aliases (paper);
+    """, _title_keys),
 )
