@@ -9,6 +9,8 @@ parameters. It implements :class:`papersift.backends.base.PaperStore` and
 - :mod:`~papersift.catalog.votes`: votes, rate-limit buckets, job states;
 - :mod:`~papersift.catalog.users`: accounts, sign-in links, sessions, API tokens, member
   votes, ratings; :mod:`~papersift.catalog.collections`: collections of saved papers;
+- :mod:`~papersift.catalog.community`: digest subscriptions and outbox, submissions,
+  comments (:class:`papersift.backends.base.CommunityStore`);
 - :mod:`~papersift.catalog.schema`: migrations and connections (one per thread).
 
 >>> cat = Catalog(":memory:")
@@ -23,6 +25,7 @@ from pathlib import Path
 from papersift.backends.base import Change, Lock, UpsertCounts
 from papersift.backends.filelock import FileLock
 from papersift.catalog.collections import CollectionRows
+from papersift.catalog.community import CommunityRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
 from papersift.catalog.schema import CatalogError, Connections
@@ -33,7 +36,7 @@ from papersift.papers import Paper
 __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
-class Catalog(PaperRows, ListingRows, VoteRows, UserRows, CollectionRows):
+class Catalog(PaperRows, ListingRows, VoteRows, UserRows, CollectionRows, CommunityRows):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
