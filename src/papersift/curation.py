@@ -341,6 +341,10 @@ class Curation(Members):
         threading.Thread(target=self._send_quietly, args=([note],), daemon=True,
                          name="papersift-mail").start()
 
+    def comment_by_id(self, comment_id: int) -> Comment | None:
+        found = self.community_store.comments(comment_id=comment_id)
+        return found[0] if found else None
+
     def _own_comment(self, user: User, comment_id: int) -> Comment:
         found = self.community_store.comments(comment_id=comment_id)
         if not found:
