@@ -240,9 +240,13 @@ class Curation(Members):
                 return run
 
             def mark(item: OutboxMail, state: OutboxState, error: str | None) -> None:
-                store.mark_outbox(item.id, state, error=error, attempt=state == "handed")
+                store.mark_outbox(item.id, state, error=error)
 
-            done = outbox.deliver(self.mail_settings, store.outbox(("pending",)), mark)
+            def hand_over(item: OutboxMail, write: Callable[[], object]) -> None:
+                store.hand_over(item.id, write)
+
+            done = outbox.deliver(self.mail_settings, store.outbox(("pending",)), mark,
+                                  hand_over)
             run.sent, run.failed, run.retry = done.sent, done.failed, done.retry
             return run
         finally:

@@ -10,15 +10,17 @@ states that are each written before the step they describe (see
 2. The envelope and the message body are sent, all but the line ``.`` that ends it. A
    server delivers nothing before that line: killed up to here, the row is still
    ``pending`` and the next run sends the whole message again (once).
-3. ``handed`` is committed, then the final ``.`` is written. From the moment that write
+3. ``handed`` is committed, and the final ``.`` is written straight after the commit
+   (:meth:`~papersift.backends.base.CommunityStore.hand_over`). From the moment that write
    returns, the kernel delivers those three bytes even if this process dies (its socket is
    closed, not reset: nothing unread waits on it), so the server delivers the message; a
    rerun never sends a ``handed`` row again.
 4. ``sent`` when the server answers 250; ``failed`` on a permanent refusal (5xx);
    ``pending`` again on a temporary one (4xx), for the next run.
 
-The one window left is between committing ``handed`` and the ``write`` of the final line
-(a few microseconds, one system call, with no network wait): a kill exactly there skips
+The one window left is between the commit of ``handed`` and the ``write`` of the final
+line: two system calls back to back, with no network wait between them (a microsecond or
+two, unless the scheduler pauses the process exactly there); a kill exactly there skips
 that digest. The opposite order would instead risk sending it twice in the (much longer)
 wait for the server's answer.
 """
@@ -37,6 +39,7 @@ from papersift.mail import MailError, MailSettings, connect
 __all__ = ["Delivery", "deliver", "smtp_body"]
 
 Mark = Callable[[OutboxMail, OutboxState, "str | None"], None]
+HandOver = Callable[[OutboxMail, Callable[[], object]], None]
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
@@ -57,7 +60,7 @@ def smtp_body(raw: bytes) -> bytes:
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
-def _send_one(server: smtplib.SMTP, sender: str, mail: OutboxMail, mark: Mark) -> int:
+def _send_one(server: smtplib.SMTP, sender: str, mail: OutboxMail, hand_over: HandOver) -> int:
     """Send one message; returns the server's final reply code."""
     code, reply = server.mail(sender)
     if code != 250:
@@ -70,8 +73,10 @@ def _send_one(server: smtplib.SMTP, sender: str, mail: OutboxMail, mark: Mark) -
     if code != 354:
         return _refused(server, code, reply)
     server.send(smtp_body(mail.raw))
-    mark(mail, "handed", None)  # committed before the line that makes the server deliver
-    server.send(b".\r\n")
+    sock = server.sock
+    assert sock is not None
+    # committed as handed, then at once the line that makes the server deliver it
+    hand_over(mail, lambda: sock.sendall(b".\r\n"))
     code, reply = server.getreply()
     if code != 250:
         raise smtplib.SMTPDataError(code, reply)
@@ -83,7 +88,8 @@ def _refused(server: smtplib.SMTP, code: int, reply: bytes) -> int:
     raise smtplib.SMTPResponseException(code, reply)
 
 
-def deliver(settings: MailSettings, mails: Sequence[OutboxMail], mark: Mark) -> Delivery:
+def deliver(settings: MailSettings, mails: Sequence[OutboxMail], mark: Mark,
+            hand_over: HandOver) -> Delivery:
     """Send recorded digests over one connection, marking each as it goes (see the module
     docstring). A server that cannot be reached raises :class:`MailError` (rows stay
     ``pending``); a refused message is marked and the others go on."""
@@ -95,7 +101,7 @@ def deliver(settings: MailSettings, mails: Sequence[OutboxMail], mark: Mark) -> 
     try:
         for mail in mails:
             try:
-                _send_one(server, sender, mail, mark)
+                _send_one(server, sender, mail, hand_over)
             except smtplib.SMTPResponseException as refused:
                 said = refused.smtp_error
                 why = f"{refused.smtp_code} " + (said.decode(errors="replace")

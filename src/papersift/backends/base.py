@@ -18,7 +18,7 @@ One contract suite per protocol (``tests/contracts/``) runs against every implem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
@@ -395,6 +395,11 @@ class CommunityStore(Protocol):
                limit: int = 1000) -> list[OutboxMail]: ...
     def mark_outbox(self, mail_id: int, state: OutboxState, *, error: str | None = None,
                     attempt: bool = False) -> None: ...
+    def hand_over(self, mail_id: int, write: Callable[[], object]) -> None:
+        """Commit a digest as ``handed`` and call ``write`` (which writes the line that
+        makes the SMTP server deliver it) at once after the commit, with nothing between."""
+        ...
+
     def outbox_counts(self) -> dict[str, int]: ...
     def sent_digests(self, subscription_id: int) -> list[tuple[date, str, str]]: ...
 

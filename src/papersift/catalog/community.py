@@ -10,7 +10,7 @@ until the SMTP server has them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from papersift.catalog.papers import COLUMNS, row_to_paper
@@ -187,6 +187,20 @@ class CommunityRows:
                 "UPDATE digest_outbox SET state = ?, error = ?, attempts = attempts + ?, "
                 "sent = CASE WHEN ? IN ('handed', 'sent') THEN coalesce(sent, ?) ELSE sent END "
                 "WHERE id = ?", (state, error, int(attempt), state, stamp(utcnow()), mail_id))
+
+    def hand_over(self, mail_id: int, write: Callable[[], object]) -> None:
+        with self._conns.writing(deadline=30) as db:
+            db.execute("UPDATE digest_outbox SET state = 'handed', attempts = attempts + 1, "
+                       "sent = coalesce(sent, ?) WHERE id = ?", (stamp(utcnow()), mail_id))
+            db.execute("COMMIT")
+            try:
+                write()  # straight after the commit: nothing else runs in between
+            except BaseException:  # the line was not written: not handed after all
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("UPDATE digest_outbox SET state = 'pending' WHERE id = ?",
+                           (mail_id,))
+                raise
+            db.execute("BEGIN")  # what ``writing`` ends with a COMMIT
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, count(*) FROM digest_outbox GROUP BY state")
