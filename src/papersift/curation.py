@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Curation", "DigestRun", "NotAllowed", "Subscribed"]
 
 CONFIRM_DAYS = 2
-TRENDING, PICKS, ALERT_PAPERS, MAX_SEARCHES = 10, 5, 20, 20
+TRENDING, PICKS, ALERT_PAPERS, MAX_SEARCHES = 10, 5, 10, 20
 
 
 class NotAllowed(CommunityError):
@@ -392,8 +392,8 @@ class Curation(Members):
                             notify_replies: bool) -> Prefs:
         """The name shown beside a member's submissions and comments, and reply mails."""
         clean = " ".join((name or "").split()) or None
-        if clean is not None and (len(clean) > 60 or any(c in clean for c in "<>@")):
-            raise CommunityError("a name has at most 60 characters, without <, > or @")
+        if clean is not None and len(clean) > 60:
+            raise CommunityError("a name has at most 60 characters")
         prefs = Prefs(clean, notify_replies)
         self.community_store.set_prefs(user.id, prefs)
         return prefs
