@@ -24,10 +24,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 from papersift.library import Library  # noqa: E402
 from papersift.mail import MailSettings  # noqa: E402
 from papersift.query import Filters  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 READER = "reader@example.org"
 BASE = "https://papers.example.org"
