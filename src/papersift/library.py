@@ -27,12 +27,12 @@ import numpy as np
 from papersift import backends, feeds, identity, periods, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
+from papersift.curation import Curation
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
 from papersift.ingest_progress import RecordCounter
 from papersift.jobs import JobContext, JobRunner, JobState
 from papersift.mail import MailSettings
-from papersift.members import Members
 from papersift.migration import CopyReport, copy_library
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
@@ -146,9 +146,10 @@ class LibraryStats:
     jobs: tuple[JobState, ...] = ()
 
 
-class Library(Members):
+class Library(Curation):
     """Papers in a backend (a directory today), searched, listed, voted on and embedded;
-    people's accounts, ratings, collections and feeds (the :class:`Members` part)."""
+    people's accounts, ratings, collections and feeds (the :class:`Members` part); digests,
+    submissions and comments (the :class:`Curation` part, which extends it)."""
 
     @staticmethod
     def exists(location: str | os.PathLike[str]) -> bool:

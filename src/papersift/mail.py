@@ -27,7 +27,8 @@ from papersift.errors import LibraryError
 from papersift.people import utcnow
 from papersift.settings import describe_settings, setting
 
-__all__ = ["PASSWORD_ENV", "MailError", "MailSettings", "Message", "build", "describe", "send"]
+__all__ = ["PASSWORD_ENV", "MailError", "MailSettings", "Message", "build", "connect", "describe",
+           "send", "sender_domain"]
 
 PASSWORD_ENV = "PAPERSIFT_SMTP_PASSWORD"
 _SECURITY = ("starttls", "tls", "none")
@@ -115,7 +116,8 @@ def build(message: Message, sender: str) -> EmailMessage:
         mail["To"] = message.to
         mail["Subject"] = message.subject
         mail["Date"] = format_datetime(utcnow())
-        mail["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+        if "Message-ID" not in message.headers:  # a digest brings its own (kept in its outbox)
+            mail["Message-ID"] = make_msgid(domain=sender_domain(sender))
         for key, value in message.headers.items():
             mail[key] = value
     except ValueError as error:
@@ -124,6 +126,27 @@ def build(message: Message, sender: str) -> EmailMessage:
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html")
     return mail
+
+
+def sender_domain(sender: str) -> str | None:
+    """The domain of a From address (for Message-IDs), or None."""
+    return parseaddr(sender)[1].rpartition("@")[2] or None
+
+
+def connect(settings: MailSettings) -> smtplib.SMTP:
+    """An open, logged-in connection to the configured SMTP server (raises MailError)."""
+    if not settings.configured:
+        raise MailError("mail is not set up: set PAPERSIFT_SMTP_HOST (and the other "
+                        "PAPERSIFT_SMTP_* settings, see README)")
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    try:
+        return _connect(settings)
+    except smtplib.SMTPAuthenticationError:
+        raise MailError(f"{where} refused the login of {settings.smtp_user!r}; check "
+                        f"PAPERSIFT_SMTP_USER and {PASSWORD_ENV}") from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise MailError(f"cannot send mail through {where}: "
+                        f"{error.__class__.__name__}: {error}") from None
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:

@@ -2,9 +2,11 @@
 
 A backend is a *paper store* (papers, listings, votes, job state, locks: the source of
 truth), a *user store* (people's accounts, sessions, ratings and collections, in the same
-database as the papers), a *lexical ranker* (BM25 or the engine's own full-text ranking)
-and a *dense ranker* per encoder (nearest vectors). The library owns every behaviour on top of them
-(fusion, listings, votes in results, similar papers, jobs); the faces only call the library.
+database as the papers), a *community store* (digest subscriptions and their outbox,
+submissions to a day's feed, comments), a *lexical ranker* (BM25 or the engine's own
+full-text ranking) and a *dense ranker* per encoder (nearest vectors). The library owns
+every behaviour on top of them (fusion, listings, votes in results, similar papers, jobs);
+the faces only call the library.
 
 Papers are addressed by their canonical id (``Paper.id``) across the library; inside one
 backend the three roles share an integer *key* per paper (SQLite's rowid, a PostgreSQL
@@ -16,13 +18,24 @@ One contract suite per protocol (``tests/contracts/``) runs against every implem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from papersift.community import (
+    Comment,
+    Frequency,
+    OutboxMail,
+    OutboxState,
+    Prefs,
+    SavedSearch,
+    Submission,
+    SubmissionState,
+    Subscription,
+)
 from papersift.errors import LockBusy
 from papersift.jobs import JobState
 from papersift.papers import Paper
@@ -42,6 +55,7 @@ from papersift.ranking import Hits
 __all__ = [
     "Backend",
     "Change",
+    "CommunityStore",
     "DenseRanker",
     "LexicalQuery",
     "LexicalRanker",
@@ -355,6 +369,87 @@ class UserStore(Protocol):
         ...
 
 
+@runtime_checkable
+class CommunityStore(Protocol):
+    """The community's data beside the papers and people it refers to.
+
+    A digest is planned by :meth:`record_digest`: the outbox row (the exact message, with
+    its Message-ID) is written in the same transaction that moves the subscription's cursor
+    past the days it covers, and only when the cursor is still where the planner read it.
+    Deleting a user removes their subscriptions, submissions, comments and preferences.
+    """
+
+    # -- subscriptions --------------------------------------------------------------------
+    def request_subscription(self, email: str, user_id: int | None, frequency: Frequency,
+                             confirm_digest: str, expires: datetime) -> Subscription:
+        """A subscription waiting for its address to confirm (an active one stays active,
+        its settings unchanged, with a new confirmation link)."""
+        ...
+
+    def confirm_subscription(self, confirm_digest: str, *, now: datetime,
+                             cursor: date | None) -> Subscription | None:
+        """Activate the subscription of a confirmation link (once, before it expires); a
+        new subscription's first digest covers the days after ``cursor``."""
+        ...
+
+    def subscription(self, subscription_id: int) -> Subscription | None: ...
+    def subscription_by_email(self, email: str) -> Subscription | None: ...
+    def active_subscriptions(self) -> list[Subscription]: ...
+    def update_subscription(self, subscription_id: int, *, frequency: Frequency | None = None,
+                            trending: bool | None = None, picks: bool | None = None) -> bool: ...
+    def unsubscribe(self, subscription_id: int) -> bool:
+        """Stop a subscription; False when it was not subscribed."""
+        ...
+
+    def remove_subscriptions(self, email: str) -> int: ...
+    def add_saved_search(self, subscription_id: int, query: str, mode: str) -> SavedSearch: ...
+    def remove_saved_search(self, subscription_id: int, search_id: int) -> bool: ...
+
+    # -- the digest outbox ----------------------------------------------------------------
+    def record_digest(self, subscription_id: int, cursor: date | None, through: date, *,
+                      message_id: str, recipient: str, raw: bytes) -> bool:
+        """Record a digest and move the cursor to ``through`` in one transaction; False
+        (nothing written) when the cursor is no longer ``cursor``."""
+        ...
+
+    def outbox(self, states: Sequence[OutboxState] = ("pending",),
+               limit: int = 1000) -> list[OutboxMail]: ...
+    def mark_outbox(self, mail_id: int, state: OutboxState, *, error: str | None = None,
+                    attempt: bool = False) -> None: ...
+    def hand_over(self, mail_id: int, write: Callable[[], object]) -> None:
+        """Commit a digest as ``handed`` and call ``write`` (which writes the line that
+        makes the SMTP server deliver it) at once after the commit, with nothing between."""
+        ...
+
+    def outbox_counts(self) -> dict[str, int]: ...
+    def sent_digests(self, subscription_id: int) -> list[tuple[date, str, str]]: ...
+
+    # -- submissions and comments ---------------------------------------------------------
+    def add_submission(self, paper_id: str, day: date, user_id: int) -> int | None:
+        """Submit a paper to a day's feed; None when the paper is unknown or already there."""
+        ...
+
+    def submissions(self, *, day: date | None = None, user_id: int | None = None,
+                    hidden: bool = False) -> list[Submission]: ...
+    def set_submission_state(self, submission_id: int, state: SubmissionState) -> bool: ...
+    def add_comment(self, paper_id: str, user_id: int, body: str,
+                    parent: int | None = None) -> int | None:
+        """A new comment's id; None when the paper (or the parent on it) is unknown."""
+        ...
+
+    def comments(self, *, paper_id: str | None = None, user_id: int | None = None,
+                 comment_id: int | None = None, hidden: bool = True) -> list[Comment]: ...
+    def edit_comment(self, comment_id: int, user_id: int, body: str) -> bool: ...
+    def remove_comment(self, comment_id: int, user_id: int) -> bool: ...
+    def hide_comment(self, comment_id: int, hidden: bool) -> bool: ...
+    def comment_counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """Visible comments per paper (papers without any are left out)."""
+        ...
+
+    def prefs(self, user_id: int) -> Prefs: ...
+    def set_prefs(self, user_id: int, prefs: Prefs) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LexicalQuery:
     """A query as one lexical engine analysed it (once per search)."""
@@ -457,6 +552,7 @@ class Backend(Protocol):
     location: str
     store: PaperStore
     users: UserStore
+    community: CommunityStore
     lexical: LexicalRanker
 
     def dense(self, name: str, dim: int) -> DenseRanker:

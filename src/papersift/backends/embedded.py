@@ -14,7 +14,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from papersift.backends.base import DenseRanker, LexicalRanker, PaperStore, UserStore
+from papersift.backends.base import (
+    CommunityStore,
+    DenseRanker,
+    LexicalRanker,
+    PaperStore,
+    UserStore,
+)
 from papersift.catalog import Catalog
 from papersift.lexical import LexicalIndex
 from papersift.semantic import SemanticIndex
@@ -30,6 +36,7 @@ class EmbeddedBackend:
     location: str
     store: PaperStore
     users: UserStore
+    community: CommunityStore
     lexical: LexicalRanker
     settings: Settings
     root: Path
@@ -64,6 +71,6 @@ def open_directory(path: str, *, settings: Settings | None = None) -> EmbeddedBa
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     store = Catalog(root / "catalog.sqlite")
-    return EmbeddedBackend(location=str(root), store=store, users=store,
+    return EmbeddedBackend(location=str(root), store=store, users=store, community=store,
                            lexical=LexicalIndex(root / "lexical"),
                            settings=settings or Settings(), root=root)

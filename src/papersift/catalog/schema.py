@@ -219,6 +219,77 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     );
     CREATE INDEX aliases_paper ON aliases (paper);
     """),
+    # 8: community: digest subscriptions and their saved searches, the digest outbox (each
+    # digest recorded in the transaction that moves its subscription's cursor), papers
+    # submitted to a day's feed, comments, and each member's community preferences.
+    ("""
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        user INTEGER REFERENCES users (id) ON DELETE CASCADE,
+        frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+        trending INTEGER NOT NULL DEFAULT 1,
+        picks INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed')),
+        confirm_digest TEXT,
+        confirm_expires TEXT,
+        cursor TEXT,
+        created TEXT NOT NULL,
+        confirmed TEXT
+    );
+    CREATE INDEX subscriptions_user ON subscriptions (user);
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        subscription INTEGER NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+        query TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created TEXT NOT NULL,
+        UNIQUE (subscription, query, mode)
+    );
+    CREATE TABLE digest_outbox (
+        id INTEGER PRIMARY KEY,
+        subscription INTEGER REFERENCES subscriptions (id) ON DELETE SET NULL,
+        through TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'handed', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created TEXT NOT NULL,
+        sent TEXT,
+        UNIQUE (subscription, through)
+    );
+    CREATE INDEX digest_outbox_state ON digest_outbox (state);
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        user INTEGER REFERENCES users (id) ON DELETE CASCADE,
+        state TEXT NOT NULL CHECK (state IN ('shown', 'hidden', 'featured')),
+        created TEXT NOT NULL,
+        UNIQUE (paper, day)
+    );
+    CREATE INDEX submissions_day ON submissions (day);
+    CREATE INDEX submissions_user ON submissions (user);
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        parent INTEGER REFERENCES comments (id) ON DELETE SET NULL,
+        body TEXT NOT NULL,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL,
+        edited TEXT
+    );
+    CREATE INDEX comments_paper ON comments (paper);
+    CREATE INDEX comments_user ON comments (user);
+    CREATE TABLE community_prefs (
+        user INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT,
+        notify_replies INTEGER NOT NULL DEFAULT 0
+    );
+    """,),
 )
 
 

@@ -84,6 +84,14 @@ class WebSettings:
         "minute (a bucket of as many).")
     feed_questions: int = setting(
         5, "Papers the personal feed asks about: those its model is least sure of.")
+    subscription_mails_per_hour: float = setting(
+        3.0, "Digest confirmation mails one address may be sent per hour.")
+    network_subscriptions_per_hour: float = setting(
+        20.0, "Digest subscription requests one network may make per hour.")
+    submissions_per_day: float = setting(
+        10.0, "Papers one member may submit to the daily feeds per day (a bucket of as many).")
+    comments_per_hour: float = setting(
+        30.0, "Comments (and edits) one member may post per hour (a bucket of 10).")
 
     def replace(self, **changes: Any) -> WebSettings:
         """A copy with some settings changed."""
@@ -118,8 +126,10 @@ class WebState:
             request.state.new_voter = new_voter
             request.state.viewer = None  # worked out again, with the new voter's token
         viewer = auth.viewer_or_nobody(self, request)
+        from papersift.web.community import comment_counts
+
         html = self.templates.get_template(template).render(
-            request=request, here=here, site=self.settings,
+            request=request, here=here, site=self.settings, talk=comment_counts(self, context),
             paper_count=self.library.paper_count(), snippet=self.snippet,
             mark=self.highlighter.mark, viewer=viewer, mine=auth.marks(self, viewer, context),
             **context
@@ -146,6 +156,7 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
     from papersift.web import (
         accounts,
         arxiv_api,
+        community,
         docs,
         feed,
         listings,
@@ -169,7 +180,8 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
         heavy=threading.BoundedSemaphore(max(settings.heavy_requests, 1)),
         key=secret.encode(),
     )
-    for module in (papers, listings, periods, search, arxiv_api, maps, accounts, saved, feed):
+    for module in (community, papers, listings, periods, search, arxiv_api, maps, accounts, saved,
+                   feed):
         app.include_router(module.router)
     _answer_head(app)
     docs.install(app)

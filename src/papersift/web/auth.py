@@ -176,6 +176,9 @@ def _papers_in(value: Any, depth: int = 0) -> Iterable[PaperOut]:
             yield from _papers_in(item, depth + 1)
 
 
+papers_in = _papers_in  # the community's comment counts look at the same papers
+
+
 def marks(web: WebState, found: Viewer, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """For a signed-in viewer, their marks on every paper a page shows: their upvote,
     rating and the collections holding it (three queries for the whole page)."""

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from papersift.web import atom, maps
 from papersift.web.app import WebState, state
+from papersift.web.community import submissions_view
 from papersift.web.harvests import harvests, source_lines
 from papersift.web.models import (
     DailyPage,
@@ -43,16 +44,20 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
     """The daily listing (HTML), under the most upvoted papers of late, with the map's rising
-    topics."""
-    return web.render(request, "daily.html", page=_daily(web, date, page),
+    topics and the papers members submitted for the day."""
+    found = _daily(web, date, page)
+    return web.render(request, "daily.html", page=found,
                       upvoted=_trending(web, None, limit=5), rising=maps.rising_topics(web),
-                      sources=source_lines(web.library))
+                      sources=source_lines(web.library),
+                      submitted=submissions_view(web, request, found.date))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
 def day_page(request: Request, web: Web, day: str, page: Page = 1) -> HTMLResponse:
     """The listing of one day (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, day, page))
+    found = _daily(web, day, page)
+    return web.render(request, "daily.html", page=found,
+                      submitted=submissions_view(web, request, found.date))
 
 
 @router.get("/api/daily", response_model=DailyPage, tags=["listings"])

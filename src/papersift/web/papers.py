@@ -124,9 +124,13 @@ def paper_page(request: Request, web: Web, paper_id: str,
                vote: Annotated[str | None, Query(include_in_schema=False)] = None
                ) -> HTMLResponse:
     """A paper's page (HTML)."""
+    from papersift.web.community import comments_view
+
     user = auth.viewer(web, request).user
-    return web.render(request, "paper.html", page=_page(web, request, paper_id),
+    page = _page(web, request, paper_id)
+    return web.render(request, "paper.html", page=page,
                       vote_again=vote == "again",
+                      comments=comments_view(web, request, page.paper.id),
                       collections=web.library.collections(user) if user else [])
 
 
