@@ -9,6 +9,7 @@ parameters. It implements :class:`papersift.backends.base.PaperStore` and
 - :mod:`~papersift.catalog.votes`: votes, rate-limit buckets, job states;
 - :mod:`~papersift.catalog.users`: accounts, sign-in links, sessions, API tokens, member
   votes, ratings; :mod:`~papersift.catalog.collections`: collections of saved papers;
+  :mod:`~papersift.catalog.people_copy`: a person's data whole, for copying a library;
 - :mod:`~papersift.catalog.schema`: migrations and connections (one per thread).
 
 >>> cat = Catalog(":memory:")
@@ -25,6 +26,7 @@ from papersift.backends.filelock import FileLock
 from papersift.catalog.collections import CollectionRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
+from papersift.catalog.people_copy import PersonCopies
 from papersift.catalog.schema import CatalogError, Connections
 from papersift.catalog.users import UserRows
 from papersift.catalog.votes import VoteRows
@@ -33,7 +35,7 @@ from papersift.papers import Paper
 __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
-class Catalog(PaperRows, ListingRows, VoteRows, UserRows, CollectionRows):
+class Catalog(PaperRows, ListingRows, VoteRows, UserRows, CollectionRows, PersonCopies):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

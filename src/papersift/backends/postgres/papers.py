@@ -30,13 +30,13 @@ __all__ = ["PaperRows"]
 
 _PAPER_FIELDS = ("key, id, version, title, abstract, authors, author_count, published, "
                  "categories, organization, upvotes, abs_url, pdf_url, code_urls, comment, "
-                 "fingerprint, seq")
+                 "fingerprint, seq, submitter")
 
 
 def _values(key: int, p: Paper, fp: str, seq: int) -> tuple[Any, ...]:
     return (key, p.id, p.version, p.title, p.abstract, list(p.authors), p.author_count,
             p.published, list(p.categories), p.organization, p.upvotes, p.links.abs,
-            p.links.pdf, list(p.links.code), p.comment, fp, seq)
+            p.links.pdf, list(p.links.code), p.comment, fp, seq, p.submitter)
 
 
 def _keys(rows: Iterable[tuple[Any, ...]]) -> np.ndarray:
@@ -125,8 +125,8 @@ class PaperRows:
             seq = _next_seq(conn)
             if keep_votes:
                 conn.execute(
-                    "INSERT INTO kept_votes (paper_id, voter, created) SELECT p.id, v.voter, "
-                    "v.created FROM votes v JOIN papers p ON p.key = v.paper "
+                    "INSERT INTO kept_votes (paper_id, voter, created, user_id) SELECT p.id, "
+                    "v.voter, v.created, v.user_id FROM votes v JOIN papers p ON p.key = v.paper "
                     "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
             gone = conn.execute("DELETE FROM papers WHERE id = ANY(%s) RETURNING key",
                                 (wanted,)).fetchall()
@@ -285,19 +285,25 @@ def _insert(conn: psycopg.Connection[Any], added: list[tuple[Paper, str]], seq: 
 
 
 def _restore_votes(conn: psycopg.Connection[Any], ids: list[str]) -> None:
-    """Give papers added again the votes kept when their source deleted them."""
+    """Give papers added again the votes kept when their source deleted them: a member's
+    vote comes back as theirs; one whose account was removed meanwhile is gone."""
     back = conn.execute(
-        "DELETE FROM kept_votes WHERE paper_id = ANY(%s) RETURNING paper_id, voter, created",
-        (ids,)).fetchall()
+        "DELETE FROM kept_votes WHERE paper_id = ANY(%s) "
+        "RETURNING paper_id, voter, created, user_id", (ids,)).fetchall()
     if not back:
         return
     conn.execute(
-        "INSERT INTO votes (paper, voter, created) SELECT p.key, k.voter, k.created "
-        "FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(paper_id, voter, created) "
-        "JOIN papers p ON p.id = k.paper_id ON CONFLICT DO NOTHING",
-        ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back]))
+        "INSERT INTO votes (paper, voter, created, user_id) "
+        "SELECT p.key, k.voter, k.created, k.user_id FROM unnest(%s::text[], %s::text[], "
+        "%s::timestamptz[], %s::bigint[]) AS k(paper_id, voter, created, user_id) "
+        "JOIN papers p ON p.id = k.paper_id "
+        "WHERE k.user_id IS NULL OR k.user_id IN (SELECT id FROM users) "
+        "ON CONFLICT DO NOTHING",
+        ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back],
+         [r[3] for r in back]))
     conn.execute("UPDATE papers p SET votes_here = (SELECT count(*) FROM votes v "
-                 "WHERE v.paper = p.key) WHERE p.id = ANY(%s)",
+                 "WHERE v.paper = p.key), votes_members = (SELECT count(*) FROM votes v "
+                 "WHERE v.paper = p.key AND v.user_id IS NOT NULL) WHERE p.id = ANY(%s)",
                  (list({r[0] for r in back}),))
 
 
@@ -310,7 +316,7 @@ def _update(conn: psycopg.Connection[Any], changed: list[tuple[int, Paper, str]]
             "UPDATE papers SET version = %s, title = %s, abstract = %s, authors = %s, "
             "author_count = %s, published = %s, categories = %s, organization = %s, "
             "upvotes = %s, abs_url = %s, pdf_url = %s, code_urls = %s, comment = %s, "
-            "fingerprint = %s, seq = %s, updated_at = now() WHERE key = %s",
+            "fingerprint = %s, seq = %s, submitter = %s, updated_at = now() WHERE key = %s",
             [(*_values(key, paper, fp, seq)[2:], key) for key, paper, fp in changed])
     conn.execute("DELETE FROM paper_authors WHERE paper = ANY(%s)",
                  ([key for key, _, _ in changed],))
