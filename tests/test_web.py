@@ -183,7 +183,9 @@ def test_category_and_author_listings(client: TestClient, library: Library) -> N
 def test_trending_decays_votes_by_age(client: TestClient) -> None:
     data = client.get("/api/trending?days=3").json()
     assert data["reference_day"] == "2025-03-18"
-    assert [p["id"] for p in data["papers"]] == [XSS_ID]  # the only upvoted recent paper
+    # the only upvoted paper of those days comes first; the window widened to show more
+    assert data["papers"][0]["id"] == XSS_ID and len(data["papers"]) >= 5
+    assert data["requested_days"] == 3 and data["days"] > 3 and "widened" in data["notice"]
     old = client.get("/api/trending?days=800").json()
     assert old["scores"] == sorted(old["scores"], reverse=True) and len(old["papers"]) == 20
 

@@ -14,14 +14,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from papersift import __version__, sources
 from papersift.encoders import EncoderError
@@ -29,6 +21,7 @@ from papersift.errors import LibraryError, LockBusy
 from papersift.library import DEFAULT_PATH, Library, LibraryStats, RayOptions
 from papersift.papers import Paper
 from papersift.people import PersonError, normalize_email
+from papersift.progress_bars import Bars
 from papersift.query import Filters, QueryError
 from papersift.ranking import SearchResult
 from papersift.search_results import SearchResults
@@ -47,29 +40,14 @@ class UserError(click.ClickException):
 
 
 @contextmanager
-def progress_bars(enabled: bool, unit: str | None = None) -> Iterator[Any]:
-    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal; with a
-    ``unit`` each bar shows its rate, e.g. ``12 records/s``."""
+def progress_bars(enabled: bool, unit: str = "items") -> Iterator[Any]:
+    """A ``progress(task, done, total)`` callback drawing one rich bar per task on a terminal
+    (see :mod:`papersift.progress_bars`); ``unit`` names what a task not known there counts."""
     if not enabled:
         yield lambda task, done, total: None
         return
-    columns = (
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bars:
-        tasks: dict[str, TaskID] = {}
-        started: dict[str, float] = {}
-
-        def update(task: str, done: int, total: int | None) -> None:
-            if task not in tasks:
-                tasks[task] = bars.add_task(task, total=total, rate="")
-                started[task] = time.monotonic()
-            elapsed = time.monotonic() - started[task]
-            rate = f"{done / elapsed:,.1f} {unit}/s" if unit and elapsed > 0 else ""
-            bars.update(tasks[task], completed=done, total=total, rate=rate)
-
-        yield update
+    with Bars(err, unit=unit) as bars:
+        yield bars
 
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
@@ -215,7 +193,8 @@ def filter_options(command: Any) -> Any:
 @filter_options
 @click.option("--mode", "-m", type=click.Choice(["auto", "lexical", "semantic", "hybrid"]),
               default="auto", show_default=True,
-              help="auto: hybrid once every paper is embedded, lexical before.")
+              help="auto: hybrid once any paper has a vector (the others ranked by "
+                   "their words), lexical before.")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -599,7 +578,6 @@ def jobs_run(ctx: click.Context, every: float) -> None:
 
     Example: papersift jobs run
     """
-    import time
 
     lib = _library(ctx)
     lib.start_jobs(embed=True, every=every)
@@ -720,8 +698,8 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
           workers: int, overrides: tuple[str, ...], harvest: bool) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
-    Search answers at once (lexical); semantic search switches on when the background
-    embedding finishes (the search page shows its progress).
+    Search answers at once (lexical); hybrid search covers more papers as the background
+    embedding goes, newest first (the search page shows its progress).
 
     Example: papersift serve --port 8000
     """

@@ -29,6 +29,8 @@ log = logging.getLogger("papersift.embedding")
 #: ``progress(task, done, total)``: called as long work advances; total may be unknown.
 Progress = Callable[[str, int, int | None], None]
 #: Encoder batches per stored chunk: chunks stay few and large, progress stays frequent.
+#: A run's first chunks are smaller (1, 2, 4, 8 batches), so the newest papers are
+#: searchable by meaning after the first batch, not after the first 16.
 BATCHES_PER_CHUNK = 16
 
 
@@ -42,10 +44,12 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
     """Embed what the dense ranker lacks; returns how many papers were embedded."""
     total = pending(store, dense)
     ctx.progress(0, total, unit="papers", message=f"with {encoder.name}")
-    done, last_log = 0, time.monotonic()
+    done, last_log, chunks = 0, time.monotonic(), 0
     while not ctx.stopping:
         target = store.seq  # read first: papers written after this have a higher seq
-        changes = store.unembedded(dense.name, limit=batch_size * BATCHES_PER_CHUNK)
+        batches = min(BATCHES_PER_CHUNK, 2**chunks)
+        chunks += 1
+        changes = store.unembedded(dense.name, limit=batch_size * batches)
         if not changes:
             finish(store, dense, target)
             break
@@ -74,6 +78,8 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
             last_log = time.monotonic()
     if done and not ctx.stopping:
         ctx.progress(done, total, message="building the vector index")
+        if progress is not None:
+            progress("build index", 0, None)
         dense.prepare()
     return done
 

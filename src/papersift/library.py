@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from papersift import backends, feeds, searching, sources
+from papersift import backends, feeds, identity, periods, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
+from papersift.ingest_progress import RecordCounter
 from papersift.jobs import JobContext, JobRunner, JobState
 from papersift.mail import MailSettings
 from papersift.members import Members
@@ -84,6 +85,8 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     read: int = 0
+    #: records that were a paper stored under another id (merged into it: one paper)
+    merged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -93,6 +96,9 @@ class IngestReport:
         c = self.counts
         text = (f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{len(self.rejected)} rejected")
+        if self.merged:
+            text += (f", {self.merged} merged into the same paper from another source "
+                     "(one record per paper)")
         if self.errors:
             text += f", {len(self.errors)} input(s) failed"
         return text
@@ -170,6 +176,7 @@ class Library(Members):
         self._encoder_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._counted: tuple[float, int] = (-1e9, 0)
+        self._word_terms: dict[str, frozenset[str]] = {}
         self.jobs = JobRunner(self.store)
         self._catch_up()
         self._upgrade_embedding_state()
@@ -475,19 +482,27 @@ class Library(Members):
                     continue
                 batch.append(record)
                 report.read += 1
-                if report.read % 1000 == 0:
+                if report.read % 500 == 0:
                     progress("read", report.read, None)
                 if len(batch) >= self.settings.ingest_batch:
-                    report.counts += self.store.upsert(batch)
+                    self._upsert(report, batch)
                     batch.clear()
                     progress("store", report.counts.stored, None)
                     if sync and time.monotonic() - synced >= SYNC_EVERY:
                         self.lexical.sync(self.store)
                         synced = time.monotonic()
         finally:
-            report.counts += self.store.upsert(batch, state=state)
+            self._upsert(report, batch, state)
+            progress("read", report.read, None)
             if sync:
                 self.sync(progress=progress)
+
+    def _upsert(self, report: IngestReport, batch: list[Paper],
+                state: Mapping[str, str] | None = None) -> None:
+        """Write a batch, one record per paper (:mod:`papersift.identity`)."""
+        counts, merged = identity.upsert(self.store, batch, state=state)
+        report.counts += counts
+        report.merged += merged
 
     def ingest(
         self,
@@ -505,14 +520,17 @@ class Library(Members):
         inputs are read as usual.
         """
         report = IngestReport()
+        counter = RecordCounter(paths, progress)  # "read" counts records, with a total
         with self._writing(wait):
             for path in paths:
                 before = report.read
                 try:
-                    records = sources.read(str(path), fmt=fmt, fields=fields)
-                    self._add_into(report, records, progress, True, None)
+                    records = sources.read(str(path), fmt=fmt, fields=fields,
+                                           on_bytes=counter.reading(path))
+                    self._add_into(report, records, counter, True, None)
                 except sources.SourceError as error:
                     report.errors.append(InputError(str(error), report.read - before))
+                counter.read_all(path)
         return report
 
     def sync(self, *, progress: Progress = _no_progress) -> None:
@@ -571,7 +589,8 @@ class Library(Members):
                                                  offset))
 
     def search_request(self, request: SearchRequest) -> SearchResults:
-        """Run one search. ``auto`` is hybrid once every paper is embedded, lexical before;
+        """Run one search. ``auto`` is hybrid once any paper has a vector (papers without
+        one ranked by their words), lexical before;
         filters run inside each ranker, so a filtered search returns as many results as
         exist; the query text is analysed once. ``results.mode`` is the mode used."""
         return searching.run(self, request)
@@ -600,15 +619,31 @@ class Library(Members):
         """The lexical index terms of any text (for highlighting)."""
         return self.lexical.terms(text)
 
+    def word_terms(self, word: str) -> frozenset[str]:
+        """The index terms of one word (remembered: explanations repeat words a lot)."""
+        found = self._word_terms.get(word)
+        if found is None:
+            found = frozenset(self.lexical.terms(word))
+            if len(self._word_terms) < 100_000:
+                self._word_terms[word] = found
+        return found
+
     # -- listings -------------------------------------------------------------------------
     def daily(self, day: date | None = None, *, limit: int = 50, offset: int = 0) -> feeds.Daily:
         """The papers listed on ``day`` (the newest day when None), most upvoted first."""
         return feeds.daily(self.store, day, limit=limit, offset=offset)
 
+    def period(self, kind: periods.Kind, day: date | None = None, *, limit: int = 50,
+               offset: int = 0) -> periods.PeriodListing:
+        """The papers listed in the day, ISO week or month holding ``day`` (the newest
+        listing day when None), most upvoted first."""
+        return periods.listing(self.store, kind, day, limit=limit, offset=offset)
+
     def trending(self, *, days: int = 7, limit: int = 20,
                  today: date | None = None) -> feeds.Trending:
-        """Upvoted papers of the last ``days`` days by votes decayed with age."""
-        return feeds.trending(self.store, days=days, limit=limit, today=today)
+        """Upvoted papers of the last ``days`` days by votes decayed with age; a window with
+        none is widened until it has some, and ``notice`` says so."""
+        return periods.trending(self.store, days=days, limit=limit, today=today)
 
     def category(self, name: str, *, limit: int = 20, offset: int = 0) -> feeds.Listing:
         """Papers listed in a category, newest first."""

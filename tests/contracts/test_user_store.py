@@ -278,3 +278,30 @@ def test_member_votes_of_a_paper_its_source_deleted_come_back_as_theirs(
     back = store.get(paper)
     assert back is not None and (back.votes_here, back.votes_members) == (2, 1)
     assert users.member_voted([paper], ada.id) == {paper} and store.kept_votes(paper) == 0
+
+
+def test_two_records_made_one_paper_keep_its_members_votes_ratings_and_saves(
+        backend: Backend) -> None:
+    from papersift.papers import Paper
+
+    store, users = backend.store, backend.users
+    seed = Paper(id="sha256:00000000000000aa", title="Matryoshka Representation Learning",
+                 abstract="Nested embeddings.")
+    arxiv = Paper(id="2205.13147", title="Matryoshka Representation Learning",
+                  abstract="Nested embeddings.", categories=("cs.LG",))
+    store.upsert([seed, arxiv])
+    ada, bob = users.add_user("ada@example.org"), users.add_user("bob@example.org")
+    users.add_member_vote(seed.id, ada.id)
+    users.add_member_vote(seed.id, bob.id)
+    users.add_member_vote(arxiv.id, bob.id)  # bob voted for both records: one vote after
+    users.set_rating(ada.id, seed.id, 1)
+    group = users.add_collection(ada.id, "Reading")
+    users.add_items(ada.id, group.id, [(seed.id, "read first")])
+    store.identify(seed.id, arxiv.id)
+    paper = store.get(arxiv.id)
+    assert paper is not None and (paper.votes_here, paper.votes_members) == (2, 2)
+    assert users.member_voted([arxiv.id], ada.id) == {arxiv.id}
+    assert {(f.paper_id, f.kind) for f in users.feedback(ada.id)} == {
+        (arxiv.id, "rating"), (arxiv.id, "vote"), (arxiv.id, "saved")}
+    assert [(i.paper_id, i.note) for i in users.items(ada.id, group.id)] == [
+        (arxiv.id, "read first")]

@@ -171,6 +171,23 @@ class PaperStore(Protocol):
     def papers(self, keys: Sequence[int]) -> dict[int, Paper]: ...
     def keys_of(self, paper_ids: Sequence[str]) -> dict[str, int]: ...
 
+    # -- identities: one paper under several ids (see papersift.identity) ---------------
+    def aliases_of(self, paper_ids: Sequence[str]) -> dict[str, str]:
+        """For the given ids that are aliases, the id of the paper each names now
+        (``get`` resolves aliases too)."""
+        ...
+
+    def titled(self, keys: Sequence[str]) -> dict[str, list[Paper]]:
+        """Papers whose normalised title (``identity.title_key``) is one of ``keys``."""
+        ...
+
+    def identify(self, alias: str, paper_id: str) -> None:
+        """From now on ``alias`` names the paper ``paper_id``: only ``alias`` stored, its
+        row takes the id (votes and vector stay); both stored, ``alias``'s row is folded
+        into ``paper_id``'s (empty fields filled, votes and aliases moved, a removal
+        recorded); only ``paper_id`` stored, the alias is recorded."""
+        ...
+
     # -- change log (for the derived indexes) -------------------------------------------
     def changes_since(self, seq: int, *, batch: int = 2000) -> Iterator[list[Change]]: ...
     def written_after(self, seq: int, key: int, *, limit: int) -> list[Change]: ...

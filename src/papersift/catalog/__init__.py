@@ -10,6 +10,7 @@ parameters. It implements :class:`papersift.backends.base.PaperStore` and
 - :mod:`~papersift.catalog.users`: accounts, sign-in links, sessions, API tokens, member
   votes, ratings; :mod:`~papersift.catalog.collections`: collections of saved papers;
   :mod:`~papersift.catalog.people_copy`: a person's data whole, for copying a library;
+- :mod:`~papersift.catalog.identities`: aliases, papers by title, making two ids one paper;
 - :mod:`~papersift.catalog.schema`: migrations and connections (one per thread).
 
 >>> cat = Catalog(":memory:")
@@ -24,6 +25,7 @@ from pathlib import Path
 from papersift.backends.base import Change, Lock, UpsertCounts
 from papersift.backends.filelock import FileLock
 from papersift.catalog.collections import CollectionRows
+from papersift.catalog.identities import IdentityRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
 from papersift.catalog.people_copy import PersonCopies
@@ -35,7 +37,8 @@ from papersift.papers import Paper
 __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
-class Catalog(PaperRows, ListingRows, VoteRows, UserRows, CollectionRows, PersonCopies):
+class Catalog(IdentityRows, PaperRows, ListingRows, VoteRows, UserRows, CollectionRows,
+              PersonCopies):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

@@ -21,6 +21,7 @@ from papersift.backends.base import Change, UpsertCounts
 from papersift.backends.records import fingerprint as _fingerprint
 from papersift.backends.records import merge_records as _merge
 from papersift.catalog.schema import Connections
+from papersift.identity import title_key
 from papersift.papers import Links, Paper
 from papersift.query import Filters, name_key
 
@@ -384,14 +385,14 @@ def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: 
         p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
         p.author_count, p.published.isoformat() if p.published else None,
         json.dumps(p.categories), p.organization, p.upvotes, p.links.abs, p.links.pdf,
-        json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter,
+        json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter, title_key(p.title),
     )
     if rowid is None:
         cursor = db.execute(
             "INSERT INTO papers (version, title, abstract, authors, author_count, published,"
             " categories, organization, upvotes, abs_url, pdf_url, code_urls, comment,"
-            " fingerprint, seq, submitter, id, added_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, seq, submitter, title_key, id, added_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, p.id, stamp, stamp),
         )
         rowid = int(cursor.lastrowid or 0)
@@ -401,7 +402,8 @@ def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: 
             "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"
             " author_count = ?, published = ?, categories = ?, organization = ?,"
             " upvotes = ?, abs_url = ?, pdf_url = ?, code_urls = ?, comment = ?,"
-            " fingerprint = ?, seq = ?, submitter = ?, updated_at = ? WHERE rowid = ?",
+            " fingerprint = ?, seq = ?, submitter = ?, title_key = ?, updated_at = ?"
+            " WHERE rowid = ?",
             (*values, stamp, rowid),
         )
         db.execute("DELETE FROM paper_authors WHERE paper = ?", (rowid,))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from papersift.errors import LibraryError
+from papersift.identity import title_key
 from papersift.query import name_key
 
 __all__ = ["MIGRATIONS", "CatalogError", "Connections"]
@@ -30,6 +31,12 @@ def _author_keys(db: sqlite3.Connection) -> None:
     rows = db.execute("SELECT rowid, name FROM paper_authors").fetchall()
     db.executemany("UPDATE paper_authors SET key = ? WHERE rowid = ?",
                    [(name_key(name), rowid) for rowid, name in rows])
+
+
+def _title_keys(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT rowid, title FROM papers").fetchall()
+    db.executemany("UPDATE papers SET title_key = ? WHERE rowid = ?",
+                   [(title_key(title), rowid) for rowid, title in rows])
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -199,6 +206,19 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     );
     CREATE INDEX collection_items_paper ON collection_items (paper);
     """,),
+    # 7: one paper, one record: each paper's normalised title (papersift.identity.title_key)
+    #    to find the same paper arriving under another id, and the other ids a paper is
+    #    known by (the ids of the records merged into it), so they keep resolving
+    ("""
+    ALTER TABLE papers ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+    """, _title_keys, """
+    CREATE INDEX papers_title_key ON papers (title_key);
+    CREATE TABLE aliases (
+        alias TEXT PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE
+    );
+    CREATE INDEX aliases_paper ON aliases (paper);
+    """),
 )
 
 

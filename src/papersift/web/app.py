@@ -143,14 +143,25 @@ def state(request: Request) -> WebState:
 def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
     """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
     arXiv-compatible query API, all over ``library``."""
-    from papersift.web import accounts, arxiv_api, feed, listings, maps, papers, saved, search
+    from papersift.web import (
+        accounts,
+        arxiv_api,
+        docs,
+        feed,
+        listings,
+        maps,
+        papers,
+        periods,
+        saved,
+        search,
+    )
 
     settings = settings or WebSettings()
     secret = settings.secret or os.environ.get(SECRET_ENV) or library.site_secret()
     app = FastAPI(
         title=f"{settings.title} API",
         summary="Daily papers, trending, search and an arXiv-compatible query API.",
-        version="1",
+        version="1", docs_url=None, redoc_url=None,  # /docs is ours: offline (web/docs.py)
     )
     app.state.web = WebState(
         library=library, settings=settings, templates=environment(),
@@ -158,9 +169,10 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
         heavy=threading.BoundedSemaphore(max(settings.heavy_requests, 1)),
         key=secret.encode(),
     )
-    for module in (papers, listings, search, arxiv_api, maps, accounts, saved, feed):
+    for module in (papers, listings, periods, search, arxiv_api, maps, accounts, saved, feed):
         app.include_router(module.router)
     _answer_head(app)
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)
     return app

@@ -42,9 +42,11 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML), with the map's rising topics."""
+    """The daily listing (HTML), under the most upvoted papers of late, with the map's rising
+    topics."""
     return web.render(request, "daily.html", page=_daily(web, date, page),
-                      rising=maps.rising_topics(web), sources=source_lines(web.library))
+                      upvoted=_trending(web, None, limit=5), rising=maps.rising_topics(web),
+                      sources=source_lines(web.library))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
@@ -60,10 +62,11 @@ def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
     return _daily(web, date, page)
 
 
-def _trending(web: WebState, days: int | None) -> TrendingPage:
+def _trending(web: WebState, days: int | None, limit: int | None = None) -> TrendingPage:
     days = days or web.settings.trending_days
-    found = web.library.trending(days=days, limit=web.settings.per_page)
+    found = web.library.trending(days=days, limit=limit or web.settings.per_page)
     return TrendingPage(reference_day=found.reference, days=found.days,
+                        requested_days=found.requested_days, notice=found.notice,
                         papers=[paper_out(p) for p in found.papers], scores=found.scores)
 
 

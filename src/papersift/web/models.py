@@ -22,6 +22,7 @@ __all__ = [
     "Pagination",
     "PaperOut",
     "PaperPage",
+    "PeriodPage",
     "ResultOut",
     "SearchPage",
     "StatusOut",
@@ -104,9 +105,27 @@ class TrendingPage(BaseModel):
     """Upvoted papers of the last days, by votes / (age_days + 2) ** 1.5."""
 
     reference_day: date | None
-    days: int
+    days: int = Field(description="The window used (wider than asked when that had none).")
+    requested_days: int | None = Field(
+        None, description="The window asked for, when it held no upvoted paper.")
+    notice: str | None = Field(None, description="Why the window was widened.")
     papers: list[PaperOut]
     scores: list[float]
+
+
+class PeriodPage(BaseModel):
+    """The papers listed in one week or month, most upvoted first."""
+
+    view: Literal["day", "week", "month"]
+    period: str | None = Field(None, description="2026-W27 or 2026-07 (in the page's URL).")
+    label: str | None = Field(None, description="The period in words.")
+    start: date | None = None
+    end: date | None = None
+    previous: str | None = Field(None, description="Previous period with papers.")
+    next: str | None = Field(None, description="Next period with papers.")
+    total: int
+    pagination: Pagination
+    papers: list[PaperOut]
 
 
 class SearchPage(BaseModel):

@@ -143,8 +143,12 @@ def migrate(conninfo: str) -> None:
 
 
 def _apply(conn: psycopg.Connection[Any], conninfo: str, current: int) -> None:
+    migration = MIGRATIONS[current]
+    statements, backfill = migration if isinstance(migration, tuple) else (migration, None)
     try:
-        conn.execute(MIGRATIONS[current].encode())
+        conn.execute(statements.encode())
+        if backfill is not None:
+            backfill(conn)
     except psycopg.errors.InsufficientPrivilege as error:
         raise PostgresError(
             f"{redacted(conninfo)}: {' '.join(str(error).split())}; the pgvector extension "

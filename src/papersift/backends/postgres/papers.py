@@ -23,6 +23,7 @@ from papersift.backends.postgres.connections import Database
 from papersift.backends.postgres.filters import filter_sql
 from papersift.backends.postgres.rows import COLUMNS, row_change, row_to_paper
 from papersift.backends.records import fingerprint, merge_records
+from papersift.identity import title_key
 from papersift.papers import Paper
 from papersift.query import Filters, name_key
 
@@ -30,13 +31,14 @@ __all__ = ["PaperRows"]
 
 _PAPER_FIELDS = ("key, id, version, title, abstract, authors, author_count, published, "
                  "categories, organization, upvotes, abs_url, pdf_url, code_urls, comment, "
-                 "fingerprint, seq, submitter")
+                 "fingerprint, seq, submitter, title_key")
 
 
 def _values(key: int, p: Paper, fp: str, seq: int) -> tuple[Any, ...]:
     return (key, p.id, p.version, p.title, p.abstract, list(p.authors), p.author_count,
             p.published, list(p.categories), p.organization, p.upvotes, p.links.abs,
-            p.links.pdf, list(p.links.code), p.comment, fp, seq, p.submitter)
+            p.links.pdf, list(p.links.code), p.comment, fp, seq, p.submitter,
+            title_key(p.title))
 
 
 def _keys(rows: Iterable[tuple[Any, ...]]) -> np.ndarray:
@@ -152,7 +154,11 @@ class PaperRows:
         return int(row[0]) if row else 0
 
     def get(self, paper_id: str) -> Paper | None:
+        """A paper by its id or by any id it was merged from."""
         row = self._db.one(f"SELECT {COLUMNS} FROM papers p WHERE p.id = %s", (paper_id,))
+        if row is None:
+            row = self._db.one(f"SELECT {COLUMNS} FROM aliases a JOIN papers p "
+                               "ON p.key = a.paper WHERE a.alias = %s", (paper_id,))
         return row_to_paper(row) if row else None
 
     def key_of(self, paper_id: str) -> int | None:
@@ -316,7 +322,8 @@ def _update(conn: psycopg.Connection[Any], changed: list[tuple[int, Paper, str]]
             "UPDATE papers SET version = %s, title = %s, abstract = %s, authors = %s, "
             "author_count = %s, published = %s, categories = %s, organization = %s, "
             "upvotes = %s, abs_url = %s, pdf_url = %s, code_urls = %s, comment = %s, "
-            "fingerprint = %s, seq = %s, submitter = %s, updated_at = now() WHERE key = %s",
+            "fingerprint = %s, seq = %s, submitter = %s, title_key = %s, updated_at = now() "
+            "WHERE key = %s",
             [(*_values(key, paper, fp, seq)[2:], key) for key, paper, fp in changed])
     conn.execute("DELETE FROM paper_authors WHERE paper = ANY(%s)",
                  ([key for key, _, _ in changed],))

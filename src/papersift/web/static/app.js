@@ -65,6 +65,38 @@
     });
   });
 
+  // Embedding progress: the status line follows /api/status while a job runs (without
+  // this script it shows the state at page load).
+  var status = document.querySelector("[data-status-url][data-polling]");
+  function pollStatus() {
+    if (document.hidden) { setTimeout(pollStatus, 2000); return; }
+    fetch(status.dataset.statusUrl, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        if (s.semantic_ready) {
+          status.textContent = "Semantic search is on: \u201cBest available\u201d ranks by " +
+            "hybrid (BM25 + embeddings).";
+          status.removeAttribute("data-polling");
+          return;
+        }
+        var coverage = status.querySelector('[data-status="coverage"]');
+        if (coverage && s.embedded) {
+          coverage.textContent = s.embedded.toLocaleString("en-US") + " of " +
+            s.papers.toLocaleString("en-US") + " papers embedded (" +
+            Math.round(100 * s.coverage) + "%, the newest listing days first)";
+        }
+        var job = status.querySelector('[data-status="job"]');
+        var embed = (s.jobs || []).filter(function (j) { return j.name === "embed"; })[0];
+        if (job) job.textContent = embed ? embed.summary : "";
+      })
+      .catch(function () { /* the next poll tries again */ })
+      .finally(function () {
+        if (status.hasAttribute("data-polling")) setTimeout(pollStatus, 2000);
+      });
+  }
+  if (status && window.fetch) setTimeout(pollStatus, 2000);
+
   // Search as you type: fetch the same server-rendered page and swap its results in.
   var form = document.querySelector("form[data-live]");
   var results = document.getElementById("results");
