@@ -82,7 +82,8 @@ DO $$ DECLARE r record; BEGIN
   END LOOP;
 END $$;
 TRUNCATE papers, paper_authors, removed, votes, rate_limits, jobs, lock_holders, embedded,
-         encoders, lexemes, kept_votes RESTART IDENTITY;
+         encoders, lexemes, kept_votes, users, sign_in_links, sessions, api_tokens, ratings,
+         collections, collection_items, aliases RESTART IDENTITY;
 DELETE FROM meta WHERE key <> 'schema';
 UPDATE counters SET value = 0;
 """
@@ -117,20 +118,38 @@ def drop_database(url: str, library: str) -> None:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def library_on(request: pytest.FixtureRequest, embedded: object) -> tuple[object, str | None]:
-    """The test library on the backend ``request.param`` names: the embedded one given, or
-    its copy in a fresh PostgreSQL database (``papersift migrate``'s copy). Returns the
-    library and, for PostgreSQL, the database URL to give back with :func:`drop_database`."""
-    if request.param != "postgresql":
+def library_on(request: pytest.FixtureRequest, embedded: object,
+               **options: object) -> tuple[object, str | None]:
+    """The test library on the backend ``request.param`` names (embedded when the test is
+    not parametrized): the embedded one given, or its copy in a fresh PostgreSQL database
+    (``papersift migrate``'s copy) opened with ``options``. Returns the library and, for
+    PostgreSQL, the database URL to give back with :func:`drop_database`."""
+    if getattr(request, "param", "embedded") != "postgresql":
         return embedded, None
     from papersift.library import Library
 
     server_url = request.getfixturevalue("postgres_server")
     url = new_database(server_url)
-    target = Library(url)
+    target = Library(url, **options)  # type: ignore[arg-type]
     embedded.copy_to(target)  # type: ignore[attr-defined]
     embedded.close()  # type: ignore[attr-defined]
     return target, url
 
 
 BACKENDS = ["embedded", "postgresql"]
+#: For the tests of a module that run on both backends (the rest run on the embedded one):
+#: ``@ON_BOTH`` over a test whose ``library`` fixture passes its request to :func:`library_on`
+#: or :func:`place_on`.
+ON_BOTH = pytest.mark.parametrize("library", BACKENDS, indirect=True)
+
+
+def place_on(request: pytest.FixtureRequest, directory: Path) -> str:
+    """Where a test's new library goes on the backend ``request.param`` names (embedded when
+    not parametrized): ``directory``, or a new PostgreSQL database's URL (given back after
+    the test)."""
+    if getattr(request, "param", "embedded") != "postgresql":
+        return str(directory)
+    server_url = request.getfixturevalue("postgres_server")
+    url = new_database(server_url)
+    request.addfinalizer(lambda: drop_database(server_url, url))
+    return url

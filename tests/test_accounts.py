@@ -14,11 +14,14 @@ from papersift.people import PersonError
 from papersift.settings import Settings
 from tests.contracts.conftest import sample_papers
 from tests.mailbox import Mailbox
+from tests.postgres_fixtures import BACKENDS, place_on
 
 
-@pytest.fixture
-def library(tmp_path: Path, mailbox: Mailbox) -> Iterator[Library]:
-    lib = Library(tmp_path / "lib", mail=mailbox.settings,
+@pytest.fixture(params=BACKENDS)
+def library(request: pytest.FixtureRequest, tmp_path: Path,
+            mailbox: Mailbox) -> Iterator[Library]:
+    """A library of 20 papers, in a directory and in PostgreSQL."""
+    lib = Library(place_on(request, tmp_path / "lib"), mail=mailbox.settings,
                   settings=Settings(sign_in_minutes=0.02))  # 1.2 s: expiry is testable
     lib.add(sample_papers(20))
     yield lib

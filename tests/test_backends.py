@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from papersift.cli import main
 from papersift.library import Library
+from papersift.people import PersonRecord
 from papersift.query import Filters
 from papersift.vector_files import write_vectors
 from papersift.web import create_app
@@ -200,4 +202,62 @@ def test_postgres_keeps_the_votes_of_deleted_papers_and_reads_meta_by_prefix(
         assert store.get(papers[2].id).votes_here == 0  # type: ignore[union-attr]
     finally:
         backend.close()
+        drop_database(postgres_server, url)
+
+
+def _portable(record: PersonRecord | None) -> PersonRecord:
+    """A person as any library holds them: without the ids that library gave."""
+    assert record is not None
+    return replace(record, user=replace(record.user, id=0), collections=tuple(
+        (replace(c, id=0), items) for c, items in record.collections))
+
+
+def test_people_travel_with_a_copy_there_and_back(postgres_server: str,
+                                                  tmp_path: Path) -> None:
+    """Accounts, API tokens, member votes, ratings and collections go with `papersift
+    migrate`, each person whole with every moment kept, both ways, and counted."""
+    from tests.contracts.conftest import sample_papers
+
+    papers = [p.id for p in sample_papers(12)]
+    with Library(tmp_path / "src") as source:
+        source.add(sample_papers(12))
+        ada = source.add_user("ada@example.org", admin=True)
+        bob = source.add_user("bob@example.org")
+        secret, _ = source.create_api_token(ada, "laptop script")
+        for user in (ada, bob):
+            source.member_upvote(papers[0], user)
+        source.upvote(papers[0], "cookie-1")
+        source.rate(ada, papers[1], 1)
+        source.rate(ada, papers[2], -1)
+        reading = source.create_collection(ada, "Reading")
+        for n, paper in enumerate(papers[3:7]):
+            source.save(ada, paper, collection_id=reading.id, note=f"note {n}" if n else None)
+        source.save(bob, papers[3])
+        people = {u.email: _portable(source.backend.users.export_person(u.id))
+                  for u in source.users()}
+    url = new_database(postgres_server)
+    runner = CliRunner()
+    try:
+        there = runner.invoke(main, ["migrate", str(tmp_path / "src"), url])
+        assert there.exit_code == 0, there.output
+        for line in ("people: 2 in the source, 2 in the copy", "votes: 3 in the source, 3",
+                     "member votes: 2 in the source, 2", "ratings: 2 in the source, 2",
+                     "collections: 2 in the source, 2", "saved papers: 5 in the source, 5",
+                     "api tokens: 1 in the source, 1"):
+            assert line in there.stderr
+        back = runner.invoke(main, ["migrate", url, str(tmp_path / "back")])
+        assert back.exit_code == 0, back.output
+        again = runner.invoke(main, ["migrate", str(tmp_path / "src"), url])  # nothing doubles
+        assert again.exit_code == 0 and "copied 0 papers, 0 votes" in again.stderr
+        for location in (url, str(tmp_path / "back")):
+            with Library(location) as copy:
+                users = copy.backend.users
+                assert {u.email: _portable(users.export_person(u.id))
+                        for u in copy.users()} == people
+                counted = copy.get(papers[0])
+                assert counted is not None
+                assert (counted.votes_here, counted.votes_members) == (3, 2)
+                assert copy.api_token_user(secret) is not None  # the token works there
+                assert copy.check() == []
+    finally:
         drop_database(postgres_server, url)

@@ -10,18 +10,20 @@ import pytest
 from papersift.library import Library
 from tests.contracts.conftest import sample_papers
 from tests.mailbox import Mailbox
+from tests.postgres_fixtures import BACKENDS, place_on
 from tests.test_cli import run
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
+@pytest.fixture(params=BACKENDS)
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A library of 5 papers (a directory or a PostgreSQL URL)."""
+    path = place_on(request, tmp_path / "lib")
     with Library(path) as lib:
         lib.add(sample_papers(5))
     return path
 
 
-def test_add_list_approve_and_remove_users(library: Path) -> None:
+def test_add_list_approve_and_remove_users(library: str) -> None:
     added = run(library, "user", "add", "Ada@Example.org", "--admin")
     assert added.exit_code == 0 and "ada@example.org can sign in (administrator)" in added.stderr
     with Library(library) as lib:  # someone asked to join a closed site
@@ -45,7 +47,7 @@ def test_add_list_approve_and_remove_users(library: Path) -> None:
     assert "Traceback" not in bad.output
 
 
-def test_remove_asks_first(library: Path) -> None:
+def test_remove_asks_first(library: str) -> None:
     run(library, "user", "add", "ada@example.org")
     kept = run(library, "user", "remove", "ada@example.org", input="n\n")
     assert kept.exit_code == 1
@@ -54,7 +56,7 @@ def test_remove_asks_first(library: Path) -> None:
 
 
 def test_mail_test_sends_through_the_configured_server(
-        library: Path, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+        library: str, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAPERSIFT_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PAPERSIFT_SMTP_PORT", str(mailbox.port))
     monkeypatch.setenv("PAPERSIFT_SMTP_SECURITY", "none")

@@ -14,6 +14,7 @@ from papersift.citations import parse_bibtex
 from papersift.library import Library
 from papersift.papers import Links, Paper
 from papersift.people import PersonError, User
+from tests.postgres_fixtures import BACKENDS, place_on
 
 TRICKY = Paper(
     id="2501.00001", title="Braces {unbalanced and 100% of $x_i^2$ & #tags ~ \\emph",
@@ -27,9 +28,10 @@ DOI = Paper(id="doi:10.1000/xyz", title="A Journal Paper", abstract="Printed.",
             published=date(2024, 5, 1))
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    lib = Library(tmp_path / "lib")
+@pytest.fixture(params=BACKENDS)
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
+    """A library of the tricky papers, in a directory and in PostgreSQL."""
+    lib = Library(place_on(request, tmp_path / "lib"))
     lib.add([TRICKY.with_defaults(), PLAIN.with_defaults(), DOI])
     yield lib
     lib.close()

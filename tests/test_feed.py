@@ -15,20 +15,25 @@ from papersift.library import Library
 from papersift.people import User
 from papersift.web import WebSettings, create_app
 from tests.conftest import DATA, require
+from tests.postgres_fixtures import ON_BOTH, drop_database, library_on
 from tests.web_fixtures import feed_library_copy
 
 DAYS = (date(2025, 3, 18), date(2025, 4, 30))  # every paper of the first 2,000
 
 
 @pytest.fixture
-def library(arxiv_sample: Path, tmp_path: Path,
+def library(request: pytest.FixtureRequest, arxiv_sample: Path, tmp_path: Path,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """2,000 papers with vectors; in PostgreSQL too for the tests marked ``@ON_BOTH``."""
     vectors = require(DATA / "arxiv-75k-minilm.f16.npy")
     cache = tmp_path_factory.getbasetemp() / "feed-library"
     cache.mkdir(exist_ok=True)
-    lib = feed_library_copy(cache, tmp_path / "lib", arxiv_sample, vectors)
-    yield lib
-    lib.close()
+    lib, url = library_on(request, feed_library_copy(cache, tmp_path / "lib", arxiv_sample,
+                                                     vectors))
+    yield lib  # type: ignore[misc]
+    lib.close()  # type: ignore[attr-defined]
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 @pytest.fixture
@@ -51,6 +56,7 @@ def test_without_ratings_the_feed_lists_by_upvotes_and_says_how_to_start(
     assert library.personal_feed(ada, questions=5).questions == []
 
 
+@ON_BOTH
 def test_the_feed_learns_from_likes_and_says_why(library: Library, ada: User) -> None:
     liked = [r.paper for r in library.search("robot grasping manipulation", limit=6)]
     for paper in liked:
@@ -71,6 +77,7 @@ def test_the_feed_learns_from_likes_and_says_why(library: Library, ada: User) ->
     assert {i.paper.id for i in second.items}.isdisjoint(i.paper.id for i in feed.items)
 
 
+@ON_BOTH
 def test_a_thumbs_down_takes_a_paper_out_and_saves_and_votes_count_as_likes(
         library: Library, ada: User) -> None:
     found = [r.paper for r in library.search("large language model reasoning", limit=4)]

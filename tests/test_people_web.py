@@ -17,22 +17,29 @@ from papersift.library import Library
 from papersift.settings import Settings
 from papersift.web import WebSettings, create_app
 from tests.mailbox import Mailbox
+from tests.postgres_fixtures import ON_BOTH, drop_database, library_on
 from tests.web_fixtures import XSS_ID, library_copy
 
 PAPER = "2503.11731"
 
 
 @pytest.fixture
-def library(arxiv_sample: Path, daily_papers_json: Path, tmp_path: Path, mailbox: Mailbox,
+def library(request: pytest.FixtureRequest, arxiv_sample: Path, daily_papers_json: Path,
+            tmp_path: Path, mailbox: Mailbox,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """The web test library; in PostgreSQL too for the tests marked ``@ON_BOTH`` (those
+    that keep people's data: a copy there costs seconds per test)."""
     cache = tmp_path_factory.getbasetemp() / "web-library"
     cache.mkdir(exist_ok=True)
     library_copy(cache, tmp_path / "lib", arxiv_sample, daily_papers_json).close()
-    lib = Library(tmp_path / "lib", mail=mailbox.settings,
-                  settings=Settings(sign_in_minutes=0.03))
-    yield lib
-    lib.close()
+    options = {"mail": mailbox.settings, "settings": Settings(sign_in_minutes=0.03)}
+    lib, url = library_on(request, Library(tmp_path / "lib", **options),  # type: ignore[arg-type]
+                          **options)
+    yield lib  # type: ignore[misc]
+    lib.close()  # type: ignore[attr-defined]
     shutil.rmtree(tmp_path / "lib", ignore_errors=True)
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 def client_for(library: Library, base: str = "http://testserver", **settings: object
@@ -71,6 +78,7 @@ def sign_in(client: TestClient, mailbox: Mailbox, email: str = "ada@example.org"
     return str(session["csrf"])
 
 
+@ON_BOTH
 def test_the_mailed_link_signs_in_once_then_fails(library: Library, mailbox: Mailbox) -> None:
     client = client_for(library)
     told = ask_link(client, "Ada@Example.org", "/me")
@@ -182,6 +190,7 @@ def test_changes_need_the_csrf_token_and_this_site(library: Library, mailbox: Ma
                       ).status_code == 401
 
 
+@ON_BOTH
 def test_api_tokens_work_without_cookies_or_csrf(library: Library, mailbox: Mailbox) -> None:
     client = client_for(library)
     csrf = sign_in(client, mailbox)
@@ -201,6 +210,7 @@ def test_api_tokens_work_without_cookies_or_csrf(library: Library, mailbox: Mail
     assert script.get("/api/me", headers=bearer).status_code == 401
 
 
+@ON_BOTH
 def test_votes_are_counted_apart_and_pages_show_the_total(library: Library,
                                                           mailbox: Mailbox) -> None:
     visitor = client_for(library)
@@ -232,6 +242,7 @@ def test_members_only_pages(library: Library) -> None:
         assert client.get(api).status_code == 401, api
 
 
+@ON_BOTH
 def test_collections_on_the_web(library: Library, mailbox: Mailbox) -> None:
     client = client_for(library)
     csrf = sign_in(client, mailbox)
@@ -264,6 +275,7 @@ def test_collections_on_the_web(library: Library, mailbox: Mailbox) -> None:
     assert [c["name"] for c in mine["collections"]] == ["<b>Group</b> & co"]
 
 
+@ON_BOTH
 def test_sign_out_everywhere_and_delete_the_account(library: Library, mailbox: Mailbox) -> None:
     phone, laptop = client_for(library), client_for(library)
     sign_in(phone, mailbox)

@@ -529,7 +529,7 @@ def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
 @click.pass_context
 def migrate(ctx: click.Context, source: str, destination: str, progress: bool | None) -> None:
-    """Copy a library (papers, votes, settings, vectors) to another backend or place.
+    """Copy a library (papers, votes, people, settings, vectors) to another backend or place.
 
     SOURCE and DESTINATION are library directories or postgresql:// URLs. Interrupted, it
     resumes where it stopped when run again; it ends by comparing the counts.
@@ -545,7 +545,8 @@ def migrate(ctx: click.Context, source: str, destination: str, progress: bool | 
     except LibraryError as error:
         raise UserError(str(error)) from None
     vectors = ", ".join(f"{n:,} vectors of {name}" for name, n in report.vectors.items())
-    err.print(f"copied {report.papers:,} papers, {report.votes:,} votes"
+    err.print(f"copied {report.papers:,} papers, {report.votes:,} votes, "
+              f"{report.people:,} people"
               + (f", {_escape(vectors)}" if vectors else "") + f" to {_escape(dest.location)}")
     for what, (here, there) in report.counts.items():
         err.print(f"  {what}: {here:,} in the source, {there:,} in the copy")

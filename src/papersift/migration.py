@@ -1,13 +1,17 @@
 """Copying a library between backends (``papersift migrate SRC DEST``): papers, votes, meta,
-vectors and which papers they are current for.
+vectors and which papers they are current for, and people's data (accounts, API tokens,
+member votes, ratings, collections; not sessions or sign-in links: they are short-lived
+secrets of one site, and a person signs in again at the copy).
 
 The copy goes through the protocols only, so any backend copies to any other (a directory
 to PostgreSQL and back, or between two servers). Paper keys differ between backends; every
 row travels by paper id. It is resumable: papers go in change order with the source's
 cursor written in the same transaction as each batch (``migrate:<source>`` in the target's
-meta), votes are idempotent inserts, and vectors already current in the target are
-skipped. At the end the counts of papers, votes and current vectors are compared, and a
-difference is an error.
+meta), votes are idempotent inserts, a person is written whole in one transaction by an
+idempotent import (:meth:`~papersift.backends.base.UserStore.import_person`), and vectors
+already current in the target are skipped. At the end the counts of papers, votes, people
+(and each kind of thing of theirs) and current vectors are compared, and a difference is
+an error.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class CopyReport:
 
     papers: int = 0
     votes: int = 0
+    people: int = 0
     vectors: dict[str, int] = field(default_factory=dict)
     meta: int = 0
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -52,6 +57,7 @@ def copy_library(source: Backend, target: Backend, *, progress: Progress,
     """Copy everything a library holds from ``source`` to ``target`` (see the module)."""
     report = CopyReport()
     _copy_papers(source, target, report, progress, batch)
+    _copy_people(source, target, report, progress)
     _copy_meta(source, target, report)
     for name, dim in source.stored_encoders().items():
         _copy_vectors(source, target, name, dim, report, progress)
@@ -83,6 +89,31 @@ def _copy_papers(source: Backend, target: Backend, report: CopyReport, progress:
         report.papers += len(papers)
         done += len(papers)
         progress("papers", done, total)
+
+
+def _copy_people(source: Backend, target: Backend, report: CopyReport,
+                 progress: Progress) -> None:
+    """Each person whole (after the papers their votes, ratings and saves refer to)."""
+    people = source.users.list_users()
+    for done, user in enumerate(people, start=1):
+        record = source.users.export_person(user.id)
+        if record is not None:  # None: removed while the copy ran
+            target.users.import_person(record)
+            report.people += 1
+        progress("people", done, len(people))
+
+
+def _people_counts(backend: Backend) -> dict[str, int]:
+    """How many people a library has, and of each kind of thing of theirs."""
+    counts = {"people": 0}
+    for user in backend.users.list_users():
+        record = backend.users.export_person(user.id)
+        if record is None:
+            continue
+        counts["people"] += 1
+        for what, n in record.counts.items():
+            counts[what] = counts.get(what, 0) + n
+    return counts
 
 
 def _copy_meta(source: Backend, target: Backend, report: CopyReport) -> None:
@@ -129,6 +160,9 @@ def _compare(source: Backend, target: Backend, report: CopyReport) -> None:
     """Counts on both sides: papers, votes cast here, current vectors per encoder."""
     report.counts["papers"] = (len(source.store), len(target.store))
     report.counts["votes"] = (source.store.stats().votes, target.store.stats().votes)
+    theirs = _people_counts(target)
+    for what, n in _people_counts(source).items():
+        report.counts[what] = (n, theirs.get(what, 0))
     for name in source.stored_encoders():
         report.counts[f"vectors {name}"] = (len(source.store.current_keys(name)),
                                             len(target.store.current_keys(name)))

@@ -24,8 +24,10 @@ __all__ = [
     "Feedback",
     "FeedbackKind",
     "PersonError",
+    "PersonRecord",
     "Rating",
     "SignInLink",
+    "TokenRecord",
     "User",
     "UserStatus",
     "digest",
@@ -151,3 +153,33 @@ class Feedback:
     kind: FeedbackKind
     value: int
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token as a copy of the library carries it: with its digest (never the secret)."""
+
+    name: str
+    digest: str
+    created: datetime
+    last_used: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """Everything of one person that a copy of the library carries (``papersift migrate``),
+    papers named by id and every moment kept. Sessions and sign-in links stay behind: they
+    are short-lived, and a person signs in again at the copy."""
+
+    user: User
+    tokens: tuple[TokenRecord, ...] = ()
+    votes: tuple[tuple[str, datetime], ...] = ()  # member upvotes: (paper id, when)
+    ratings: tuple[Rating, ...] = ()
+    collections: tuple[tuple[Collection, tuple[CollectionItem, ...]], ...] = ()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many of each kind of thing it holds (what a copy compares)."""
+        return {"api tokens": len(self.tokens), "member votes": len(self.votes),
+                "ratings": len(self.ratings), "collections": len(self.collections),
+                "saved papers": sum(len(items) for _, items in self.collections)}

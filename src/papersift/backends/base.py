@@ -44,6 +44,7 @@ from papersift.people import (
     Collection,
     CollectionItem,
     Feedback,
+    PersonRecord,
     Rating,
     SignInLink,
     User,
@@ -247,7 +248,8 @@ class PaperStore(Protocol):
     def remove_vote(self, paper_id: str, voter: str) -> bool: ...
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]: ...
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every vote cast here on these papers."""
+        """``(paper id, voter)`` of every anonymous vote cast here on these papers
+        (members' votes are the user store's: :meth:`UserStore.export_person`)."""
         ...
 
     def take_token(self, key: str, burst: int, per_minute: float) -> float:
@@ -366,6 +368,18 @@ class UserStore(Protocol):
     # -- what the personal feed learns from -----------------------------------------------
     def feedback(self, user_id: int) -> list[Feedback]:
         """Every rating, member vote and saved paper of a user, with the papers' keys."""
+        ...
+
+    # -- copying a library ----------------------------------------------------------------
+    def export_person(self, user_id: int) -> PersonRecord | None:
+        """Everything of a user that a copy carries (not sessions or sign-in links)."""
+        ...
+
+    def import_person(self, record: PersonRecord) -> User:
+        """Write a person exported from another library, in one transaction, keeping every
+        moment: the account (by address), tokens (by digest), member votes (counted),
+        ratings, collections (by name) and their papers; papers this store lacks are
+        skipped. Importing the same record again changes nothing."""
         ...
 
 

@@ -9,6 +9,7 @@ parameters. It implements :class:`papersift.backends.base.PaperStore` and
 - :mod:`~papersift.catalog.votes`: votes, rate-limit buckets, job states;
 - :mod:`~papersift.catalog.users`: accounts, sign-in links, sessions, API tokens, member
   votes, ratings; :mod:`~papersift.catalog.collections`: collections of saved papers;
+  :mod:`~papersift.catalog.people_copy`: a person's data whole, for copying a library;
 - :mod:`~papersift.catalog.identities`: aliases, papers by title, making two ids one paper;
 - :mod:`~papersift.catalog.community`: digest subscriptions and outbox, submissions,
   comments (:class:`papersift.backends.base.CommunityStore`);
@@ -30,6 +31,7 @@ from papersift.catalog.community import CommunityRows
 from papersift.catalog.identities import IdentityRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
+from papersift.catalog.people_copy import PersonCopies
 from papersift.catalog.schema import CatalogError, Connections
 from papersift.catalog.users import UserRows
 from papersift.catalog.votes import VoteRows
@@ -39,7 +41,7 @@ __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
 class Catalog(IdentityRows, PaperRows, ListingRows, VoteRows, UserRows, CollectionRows,
-              CommunityRows):
+              CommunityRows, PersonCopies):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

@@ -93,6 +93,8 @@ class UserRows:
                 "votes_members = votes_members - 1 "
                 "WHERE rowid IN (SELECT paper FROM votes WHERE user = ?)", (user_id,))
             db.execute("DELETE FROM votes WHERE user = ?", (user_id,))
+            # a kept vote must not come back for a later account given the same id
+            db.execute("DELETE FROM kept_votes WHERE user = ?", (user_id,))
             db.execute("DELETE FROM sign_in_links WHERE email = ?", (row[0],))
             db.execute("DELETE FROM users WHERE id = ?", (user_id,))  # the rest cascades
         return True

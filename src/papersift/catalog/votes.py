@@ -78,14 +78,15 @@ class VoteRows:
         return found
 
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every vote cast here on these papers."""
+        """``(paper id, voter)`` of every anonymous vote cast here on these papers (members'
+        votes travel with their accounts: :meth:`export_person`)."""
         found: list[tuple[str, str]] = []
         for start in range(0, len(paper_ids), 500):
             chunk = list(paper_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             found += [(r[0], r[1]) for r in self._db.execute(
                 "SELECT papers.id, votes.voter FROM votes JOIN papers ON papers.rowid = "
-                f"votes.paper WHERE papers.id IN ({marks})", chunk)]
+                f"votes.paper WHERE papers.id IN ({marks}) AND votes.user IS NULL", chunk)]
         return sorted(found)
 
     def vote_count(self) -> int:

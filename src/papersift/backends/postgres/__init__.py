@@ -1,20 +1,22 @@
 """The PostgreSQL backend: a library in one PostgreSQL database (15 or newer, with pgvector).
 
 ``papersift.backends.open("postgresql://user@host:port/dbname")`` returns a
-:class:`PostgresBackend`: the paper store (:mod:`.store`), full-text ranking over a weighted
-``tsvector`` (:mod:`.lexical`) and pgvector HNSW search (:mod:`.dense`), sharing a pool of
-connections (:mod:`.connections`). Any number of processes on any number of machines may
-use the same database at once. Needs ``pip install "papersift[postgres]"``.
+:class:`PostgresBackend`: the paper store (:mod:`.store`), the user store (:mod:`.people`),
+full-text ranking over a weighted ``tsvector`` (:mod:`.lexical`) and pgvector HNSW search
+(:mod:`.dense`), sharing a pool of connections (:mod:`.connections`). Any number of
+processes on any number of machines may use the same database at once. Needs
+``pip install "papersift[postgres]"``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from papersift.backends.base import DenseRanker, LexicalRanker, PaperStore
+from papersift.backends.base import DenseRanker, LexicalRanker, PaperStore, UserStore
 from papersift.backends.postgres.connections import Database, PostgresError, database_exists
 from papersift.backends.postgres.dense import PgvectorRanker
 from papersift.backends.postgres.lexical import FullTextRanker
+from papersift.backends.postgres.people import PostgresUserStore
 from papersift.backends.postgres.store import PostgresStore
 from papersift.settings import Settings
 
@@ -23,10 +25,12 @@ __all__ = ["PostgresBackend", "PostgresError", "database_exists", "open_url"]
 
 @dataclass
 class PostgresBackend:
-    """A paper store, its full-text ranker and its pgvector rankers (one per encoder)."""
+    """A paper store, a user store, its full-text ranker and its pgvector rankers (one per
+    encoder)."""
 
     location: str
     store: PaperStore
+    users: UserStore
     lexical: LexicalRanker
     settings: Settings
     database: Database
@@ -53,5 +57,6 @@ def open_url(url: str, *, settings: Settings | None = None) -> PostgresBackend:
     """Open (creating and migrating when needed) the library in the database at ``url``."""
     database = Database(url)
     return PostgresBackend(location=database.location, store=PostgresStore(database),
+                           users=PostgresUserStore(database),
                            lexical=FullTextRanker(database), settings=settings or Settings(),
                            database=database)

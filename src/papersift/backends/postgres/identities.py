@@ -101,7 +101,8 @@ class IdentityRows:
 
 def _fold(conn: psycopg.Connection[Any], a: tuple[Any, ...], p: tuple[Any, ...],
           seq: int) -> None:
-    """Fold row ``a`` into row ``p``: fields, votes and aliases; ``a`` is removed."""
+    """Fold row ``a`` into row ``p``: fields, votes (members' too), ratings, saved items
+    and aliases; ``a`` is removed."""
     into, gone = int(p[_KEY]), int(a[_KEY])
     kept = row_to_paper(p)
     merged = fill(kept, row_to_paper(a))
@@ -110,10 +111,20 @@ def _fold(conn: psycopg.Connection[Any], a: tuple[Any, ...], p: tuple[Any, ...],
         _update(conn, [(into, merged, fp)], seq)
         if (merged.title, merged.abstract) == (kept.title, kept.abstract):
             _keep_vector(conn, into, int(p[_SEQ]), seq)
-    conn.execute("INSERT INTO votes (paper, voter, created) SELECT %s, voter, created "
-                 "FROM votes WHERE paper = %s ON CONFLICT DO NOTHING", (into, gone))
-    conn.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = %s) "
-                 "WHERE key = %s", (into, into))
+    # votes (a member's stay theirs; one person's two votes count once), ratings and saved
+    # items go with the paper; its row's own go with the row
+    conn.execute("INSERT INTO votes (paper, voter, created, user_id) SELECT %s, voter, "
+                 "created, user_id FROM votes WHERE paper = %s ON CONFLICT DO NOTHING",
+                 (into, gone))
+    conn.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = %s), "
+                 "votes_members = (SELECT count(*) FROM votes WHERE paper = %s "
+                 "AND user_id IS NOT NULL) WHERE key = %s", (into, into, into))
+    conn.execute("INSERT INTO ratings (user_id, paper, value, created) SELECT user_id, %s, "
+                 "value, created FROM ratings WHERE paper = %s ON CONFLICT DO NOTHING",
+                 (into, gone))
+    conn.execute("INSERT INTO collection_items (collection, paper, note, added) "
+                 "SELECT collection, %s, note, added FROM collection_items WHERE paper = %s "
+                 "ORDER BY item ON CONFLICT DO NOTHING", (into, gone))
     conn.execute("UPDATE aliases SET paper = %s WHERE paper = %s", (into, gone))
     conn.execute("DELETE FROM papers WHERE key = %s", (gone,))
     conn.execute("INSERT INTO removed (key, seq) VALUES (%s, %s) "

@@ -13,7 +13,7 @@ __all__ = ["COLUMNS", "row_change", "row_to_paper"]
 COLUMNS = (
     "p.key, p.id, p.version, p.title, p.abstract, p.authors, p.author_count, p.published, "
     "p.categories, p.organization, p.upvotes, p.abs_url, p.pdf_url, p.code_urls, p.comment, "
-    "p.fingerprint, p.seq, p.votes_here, p.submitter"
+    "p.fingerprint, p.seq, p.votes_here, p.submitter, p.votes_members"
 )
 
 
@@ -22,7 +22,7 @@ def row_to_paper(row: tuple[Any, ...]) -> Paper:
         id=row[1], version=row[2], title=row[3], abstract=row[4], authors=tuple(row[5]),
         author_count=row[6], published=row[7], categories=tuple(row[8]), organization=row[9],
         upvotes=row[10], links=Links(row[11], row[12], tuple(row[13])), comment=row[14],
-        votes_here=row[17], submitter=row[18],
+        votes_here=row[17], submitter=row[18], votes_members=row[19],
     )
 
 

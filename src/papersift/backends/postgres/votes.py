@@ -41,7 +41,8 @@ class VoteRows:
 
     # -- votes ----------------------------------------------------------------------------
     def add_vote(self, paper_id: str, voter: str) -> bool:
-        """Record a voter's upvote; False when the paper is unknown or already upvoted."""
+        """Record an anonymous voter's upvote; False when the paper is unknown or already
+        upvoted. (Members vote through the user store, counted apart.)"""
         with self._db.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO votes (paper, voter) SELECT key, %s FROM papers WHERE id = %s "
@@ -56,7 +57,7 @@ class VoteRows:
         """Withdraw a voter's upvote; False when there was none."""
         with self._db.transaction() as conn:
             row = conn.execute(
-                "DELETE FROM votes WHERE voter = %s AND paper = "
+                "DELETE FROM votes WHERE voter = %s AND user_id IS NULL AND paper = "
                 "(SELECT key FROM papers WHERE id = %s) RETURNING paper",
                 (voter, paper_id)).fetchone()
             if row is None:
@@ -68,7 +69,8 @@ class VoteRows:
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]:
         rows = self._db.rows(
             "SELECT p.id FROM papers p JOIN votes v ON v.paper = p.key "
-            "WHERE v.voter = %s AND p.id = ANY(%s)", (voter, list(paper_ids)))
+            "WHERE v.voter = %s AND v.user_id IS NULL AND p.id = ANY(%s)",
+            (voter, list(paper_ids)))
         return {str(r[0]) for r in rows}
 
     def vote_count(self) -> int:
@@ -78,15 +80,19 @@ class VoteRows:
     def vote_drift(self) -> int:
         """Papers whose counted votes differ from their vote rows (0 when all agree)."""
         row = self._db.one(
-            "SELECT count(*) FROM papers p LEFT JOIN (SELECT paper, count(*) AS n FROM votes "
-            "GROUP BY paper) v ON v.paper = p.key WHERE p.votes_here <> coalesce(v.n, 0)")
+            "SELECT count(*) FROM papers p LEFT JOIN (SELECT paper, count(*) AS n, "
+            "count(user_id) AS members FROM votes GROUP BY paper) v ON v.paper = p.key "
+            "WHERE p.votes_here <> coalesce(v.n, 0) "
+            "OR p.votes_members <> coalesce(v.members, 0)")
         return int(row[0]) if row else 0
 
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every vote on these papers (for copying a library)."""
+        """``(paper id, voter)`` of every anonymous vote on these papers (for copying a
+        library; members' votes travel with their accounts)."""
         rows = self._db.rows(
             "SELECT p.id, v.voter FROM votes v JOIN papers p ON p.key = v.paper "
-            "WHERE p.id = ANY(%s) ORDER BY p.id, v.voter", (list(paper_ids),))
+            "WHERE p.id = ANY(%s) AND v.user_id IS NULL ORDER BY p.id, v.voter",
+            (list(paper_ids),))
         return [(str(r[0]), str(r[1])) for r in rows]
 
     # -- rate limits ----------------------------------------------------------------------
