@@ -26,6 +26,7 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self._changed = threading.Condition()
+        self._given: set[str] = set()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -54,17 +55,29 @@ class Mailbox:
             return list(self.messages[:count])
 
     def last_link(self, timeout: float = 10.0) -> str:
-        """The sign-in link in the newest message's plain-text part."""
-        message = self.wait(len(self.messages) or 1, timeout)[-1]
-        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-        found = re.search(r"https?://\S+/signin/confirm\?token=[\w-]+", text)
-        assert found, text
-        return found.group()
+        """The newest sign-in link not handed out before, from the messages' plain-text
+        parts, waiting for it to arrive (sign-in mail goes out in the background, so another
+        mail, e.g. a digest confirmation, may arrive after the request and before it)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for message in reversed(self.messages):
+                    body = message.get_body(preferencelist=("plain",))
+                    text = body.get_content() if body is not None else ""
+                    found = re.search(r"https?://\S+/signin/confirm\?token=[\w-]+", text)
+                    if found and found.group() not in self._given:
+                        self._given.add(found.group())
+                        return found.group()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no new sign-in link in {len(self.messages)} mails")
+                self._changed.wait(left)
 
     def clear(self) -> None:
         with self._changed:
             self.messages.clear()
             self.envelopes.clear()
+            self._given.clear()
 
     def __enter__(self) -> Mailbox:
         self.controller.start()
