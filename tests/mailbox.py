@@ -54,10 +54,11 @@ class Mailbox:
                 self._changed.wait(left)
             return list(self.messages[:count])
 
-    def last_link(self, timeout: float = 10.0) -> str:
-        """The newest sign-in link not handed out before, from the messages' plain-text
-        parts, waiting for it to arrive (sign-in mail goes out in the background, so another
-        mail, e.g. a digest confirmation, may arrive after the request and before it)."""
+    def last_link(self, timeout: float = 10.0, *, fresh: bool = True) -> str:
+        """The newest sign-in link (not handed out before, unless ``fresh`` is false) from
+        the messages' plain-text parts, waiting for it to arrive (sign-in mail goes out in
+        the background, so another mail, e.g. a digest confirmation, may arrive after the
+        request and before it)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -65,7 +66,7 @@ class Mailbox:
                     body = message.get_body(preferencelist=("plain",))
                     text = body.get_content() if body is not None else ""
                     found = re.search(r"https?://\S+/signin/confirm\?token=[\w-]+", text)
-                    if found and found.group() not in self._given:
+                    if found and not (fresh and found.group() in self._given):
                         self._given.add(found.group())
                         return found.group()
                 left = deadline - time.monotonic()
