@@ -3,8 +3,9 @@
 ``papersift.backends.open("postgresql://user@host:port/dbname")`` returns a
 :class:`PostgresBackend`: the paper store (:mod:`.store`), the user store (:mod:`.people`),
 the community store (:mod:`.community`), full-text ranking over a weighted ``tsvector``
-(:mod:`.lexical`) and pgvector HNSW search (:mod:`.dense`), sharing a pool of connections (:mod:`.connections`). Any number of
-processes on any number of machines may use the same database at once. Needs
+(:mod:`.lexical`) and pgvector HNSW search (:mod:`.dense`), sharing a pool of connections
+(:mod:`.connections`). Any number of processes on any number of machines may use the same
+database at once. Needs
 ``pip install "papersift[postgres]"``.
 """
 
