@@ -16,18 +16,24 @@ from papersift.library import Library
 from papersift.web import WebSettings, create_app
 from tests.community_fixtures import BASE, DAYS, community_library, sample_days
 from tests.mailbox import Mailbox
+from tests.postgres_fixtures import ON_BOTH, drop_database, library_on
 from tests.test_people_web import sign_in
 
 
 @pytest.fixture
-def library(arxiv_sample: Path, tmp_path: Path, mailbox: Mailbox,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+def library(request: pytest.FixtureRequest, arxiv_sample: Path, tmp_path: Path,
+            mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """The community test library; in PostgreSQL too for the tests marked ``@ON_BOTH``."""
     cache = tmp_path_factory.getbasetemp() / "community-cache"
     cache.mkdir(exist_ok=True)
-    lib = community_library(cache, tmp_path / "lib", arxiv_sample, mail=mailbox.settings)
+    embedded = community_library(cache, tmp_path / "lib", arxiv_sample, mail=mailbox.settings)
+    lib, url = library_on(request, embedded, mail=mailbox.settings)
+    assert isinstance(lib, Library)
     lib.add_user("ada@example.org", admin=True)
     yield lib
     lib.close()
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 def member(library: Library, mailbox: Mailbox, email: str, **settings: object
@@ -42,6 +48,7 @@ def paper_on(library: Library, day_index: int = 2) -> str:
     return library.daily(DAYS[day_index]).papers[0].id
 
 
+@ON_BOTH
 def test_comments_render_safely_and_admins_hide_them(library: Library,
                                                      mailbox: Mailbox) -> None:
     bob, bob_csrf = member(library, mailbox, "bob@example.org")
@@ -84,6 +91,7 @@ def test_comments_render_safely_and_admins_hide_them(library: Library,
     assert bob.get("/api/comments", params={"paper": paper}).json() == []
 
 
+@ON_BOTH
 def test_reply_mails_go_only_to_those_who_asked(library: Library, mailbox: Mailbox) -> None:
     ada, ada_csrf = member(library, mailbox, "ada@example.org")
     bob, bob_csrf = member(library, mailbox, "bob@example.org")
@@ -109,6 +117,7 @@ def test_reply_mails_go_only_to_those_who_asked(library: Library, mailbox: Mailb
         mailbox.wait(1, timeout=1.5)
 
 
+@ON_BOTH
 def test_submissions_by_id_and_by_pasted_metadata_moderated_by_admins(
         library: Library, mailbox: Mailbox) -> None:
     bob, bob_csrf = member(library, mailbox, "bob@example.org")
@@ -150,6 +159,7 @@ def test_submissions_by_id_and_by_pasted_metadata_moderated_by_admins(
     assert len(ada.get(f"/api/days/{day}/submissions").json()) == 2  # admins see hidden ones
 
 
+@ON_BOTH
 def test_rate_limits_on_comments_submissions_and_subscription_mails(
         library: Library, mailbox: Mailbox) -> None:
     bob, csrf = member(library, mailbox, "bob@example.org", comments_per_hour=1.0,
@@ -167,6 +177,7 @@ def test_rate_limits_on_comments_submissions_and_subscription_mails(
     assert codes == [200, 200, 429]
 
 
+@ON_BOTH
 def test_export_and_deletion_include_the_community(library: Library, mailbox: Mailbox,
                                                    arxiv_sample: Path) -> None:
     bob, csrf = member(library, mailbox, "bob@example.org")

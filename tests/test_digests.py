@@ -20,16 +20,22 @@ from papersift.library import Library
 from papersift.web import WebSettings, create_app
 from tests.community_fixtures import BASE, DAYS, WORD, community_library, matching, sample_days
 from tests.mailbox import Mailbox
+from tests.postgres_fixtures import ON_BOTH, drop_database, library_on
 
 
 @pytest.fixture
-def library(arxiv_sample: Path, tmp_path: Path, mailbox: Mailbox,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+def library(request: pytest.FixtureRequest, arxiv_sample: Path, tmp_path: Path,
+            mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """The community test library; in PostgreSQL too for the tests marked ``@ON_BOTH``."""
     cache = tmp_path_factory.getbasetemp() / "community-cache"
     cache.mkdir(exist_ok=True)
-    lib = community_library(cache, tmp_path / "lib", arxiv_sample, mail=mailbox.settings)
+    embedded = community_library(cache, tmp_path / "lib", arxiv_sample, mail=mailbox.settings)
+    lib, url = library_on(request, embedded, mail=mailbox.settings)
+    assert isinstance(lib, Library)
     yield lib
     lib.close()
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 def client(library: Library) -> TestClient:
@@ -74,6 +80,7 @@ def digests_in(mailbox: Mailbox) -> list[EmailMessage]:
     return [m for m in mailbox.messages if "digest," in str(m["Subject"])]
 
 
+@ON_BOTH
 def test_double_opt_in_then_a_digest_with_plain_and_html_parts(library: Library,
                                                                mailbox: Mailbox,
                                                                arxiv_sample: Path) -> None:
@@ -115,6 +122,7 @@ def test_double_opt_in_then_a_digest_with_plain_and_html_parts(library: Library,
                 and "digest," in str(m["Subject"])]
 
 
+@ON_BOTH
 def test_unsubscribe_by_the_signed_link_and_by_list_unsubscribe_post(
         library: Library, mailbox: Mailbox, arxiv_sample: Path) -> None:
     web = client(library)
@@ -152,6 +160,7 @@ def test_unsubscribe_by_the_signed_link_and_by_list_unsubscribe_post(
     assert library.send_digests(BASE).sent == 0 and len(digests_in(mailbox)) == 2
 
 
+@ON_BOTH
 def test_a_saved_search_alert_holds_exactly_the_new_matching_papers(
         library: Library, mailbox: Mailbox, arxiv_sample: Path) -> None:
     library.add(matching(DAYS[2], 2))  # on the day already covered: old news
@@ -174,6 +183,7 @@ def test_a_saved_search_alert_holds_exactly_the_new_matching_papers(
     assert html_of(mail).count("/papers/9999.") == len(new)
 
 
+@ON_BOTH
 def test_digest_send_from_the_command_line(library: Library, mailbox: Mailbox,
                                            arxiv_sample: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:

@@ -199,6 +199,8 @@ class CommunityRows:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("UPDATE digest_outbox SET state = 'pending' WHERE id = ?",
                            (mail_id,))
+                db.execute("COMMIT")  # committed here: ``writing`` rolls back on the raise
+                db.execute("BEGIN")
                 raise
             db.execute("BEGIN")  # what ``writing`` ends with a COMMIT
 

@@ -2,9 +2,10 @@
 
 ``papersift.backends.open("postgresql://user@host:port/dbname")`` returns a
 :class:`PostgresBackend`: the paper store (:mod:`.store`), the user store (:mod:`.people`),
-full-text ranking over a weighted ``tsvector`` (:mod:`.lexical`) and pgvector HNSW search
-(:mod:`.dense`), sharing a pool of connections (:mod:`.connections`). Any number of
-processes on any number of machines may use the same database at once. Needs
+the community store (:mod:`.community`), full-text ranking over a weighted ``tsvector``
+(:mod:`.lexical`) and pgvector HNSW search (:mod:`.dense`), sharing a pool of connections
+(:mod:`.connections`). Any number of processes on any number of machines may use the same
+database at once. Needs
 ``pip install "papersift[postgres]"``.
 """
 
@@ -12,7 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from papersift.backends.base import DenseRanker, LexicalRanker, PaperStore, UserStore
+from papersift.backends.base import (
+    CommunityStore,
+    DenseRanker,
+    LexicalRanker,
+    PaperStore,
+    UserStore,
+)
+from papersift.backends.postgres.community import PostgresCommunityStore
 from papersift.backends.postgres.connections import Database, PostgresError, database_exists
 from papersift.backends.postgres.dense import PgvectorRanker
 from papersift.backends.postgres.lexical import FullTextRanker
@@ -25,12 +33,13 @@ __all__ = ["PostgresBackend", "PostgresError", "database_exists", "open_url"]
 
 @dataclass
 class PostgresBackend:
-    """A paper store, a user store, its full-text ranker and its pgvector rankers (one per
-    encoder)."""
+    """A paper store, a user store, a community store, its full-text ranker and its
+    pgvector rankers (one per encoder)."""
 
     location: str
     store: PaperStore
     users: UserStore
+    community: CommunityStore
     lexical: LexicalRanker
     settings: Settings
     database: Database
@@ -58,5 +67,6 @@ def open_url(url: str, *, settings: Settings | None = None) -> PostgresBackend:
     database = Database(url)
     return PostgresBackend(location=database.location, store=PostgresStore(database),
                            users=PostgresUserStore(database),
+                           community=PostgresCommunityStore(database),
                            lexical=FullTextRanker(database), settings=settings or Settings(),
                            database=database)
