@@ -198,6 +198,10 @@ def test_a_failing_source_is_reported_and_retried_with_a_doubling_back_off(
         gaps = [b - a for a, b in itertools.pairwise(arrived)]
         for gap, wanted in zip(gaps, (0.4, 0.8, 1.6), strict=True):
             assert wanted * 0.95 <= gap <= wanted + 1.0, gaps  # back-off kept, doubling
+        # the fourth try reached the server; its failure is recorded just after
+        _wait_for(lambda: [j.status for j in lib.status().jobs if j.name == JOB] == ["failed"]
+                  and {s.source: s for s in source_statuses(lib)}["arxiv:cs"].state.failures
+                  >= 4, 10, "the fourth failure recorded")
         state = {s.source: s for s in source_statuses(lib)}["arxiv:cs"]
         assert state.state.failures >= 4 and "500" in (state.state.last_error or "")
         [job] = [j for j in lib.status().jobs if j.name == JOB]

@@ -22,7 +22,15 @@ from papersift.encoders import Encoder
 from papersift.jobs import JobContext
 from papersift.papers import document_text
 
-__all__ = ["BATCHES_PER_CHUNK", "Progress", "embed_pending", "finish", "ordered_chunk", "pending"]
+__all__ = [
+    "BATCHES_PER_CHUNK",
+    "Progress",
+    "chunk_papers",
+    "embed_pending",
+    "finish",
+    "ordered_chunk",
+    "pending",
+]
 
 log = logging.getLogger("papersift.embedding")
 
@@ -47,9 +55,8 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
     done, last_log, chunks = 0, time.monotonic(), 0
     while not ctx.stopping:
         target = store.seq  # read first: papers written after this have a higher seq
-        batches = min(BATCHES_PER_CHUNK, 2**chunks)
+        changes = store.unembedded(dense.name, limit=chunk_papers(batch_size, chunks))
         chunks += 1
-        changes = store.unembedded(dense.name, limit=batch_size * batches)
         if not changes:
             finish(store, dense, target)
             break
@@ -82,6 +89,12 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
             progress("build index", 0, None)
         dense.prepare()
     return done
+
+
+def chunk_papers(batch_size: int, index: int) -> int:
+    """How many papers a run's ``index``-th stored chunk holds (counting from 0): 1, 2, 4
+    and 8 batches, then :data:`BATCHES_PER_CHUNK` (Ray embedding cuts the same chunks)."""
+    return batch_size * min(BATCHES_PER_CHUNK, 2 ** min(index, 16))
 
 
 def ordered_chunk(encoder: Encoder, changes: list[Change]) -> tuple[list[Change], list[str]]:

@@ -8,7 +8,8 @@ no network access and one process embeds at a time, as with local embedding.
 Same vectors as local embedding. The default int8 encoder quantizes activations per batch,
 so a vector depends slightly on the batch it was encoded in (a different batch moves
 components by up to ~0.02). So the driver forms exactly the batches local embedding forms:
-chunks of ``BATCHES_PER_CHUNK`` batches in the store's order, each sorted longest first
+chunks of :func:`~papersift.embedding.chunk_papers` papers in the store's order (the first
+small), each sorted longest first
 (:func:`papersift.embedding.ordered_chunk`) and cut into ``batch_size`` slices; one Ray
 Data row is one such slice, and a worker encodes it in one encoder call. The workers run
 the driver's own model file and tokenizer (shipped once through Ray's object store and
@@ -46,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from papersift.backends.base import Change, DenseRanker, PaperStore
-from papersift.embedding import BATCHES_PER_CHUNK, Progress, finish, ordered_chunk, pending
+from papersift.embedding import Progress, chunk_papers, finish, ordered_chunk, pending
 from papersift.encoders import Encoder, EncoderError
 from papersift.errors import LibraryError
 from papersift.jobs import JobContext
@@ -281,15 +282,23 @@ def embed_with_ray(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx:
         workers = _workers(ray, options)
         ctx.progress(0, total, message=f"with {encoder.name} on Ray, {workers} workers")
         shipped = ray.put(bundle)
-        chunk = batch_size * BATCHES_PER_CHUNK
+        index = 0  # the run's chunks are cut as local embedding cuts them (small first)
         while not ctx.stopping:
             target = store.seq  # read first: papers written after this have a higher seq
-            changes = store.unembedded(dense.name, limit=max(PASS_PAPERS // chunk, 1) * chunk)
+            sizes = [chunk_papers(batch_size, index)]
+            while sum(sizes) < PASS_PAPERS:
+                sizes.append(chunk_papers(batch_size, index + len(sizes)))
+            changes = store.unembedded(dense.name, limit=sum(sizes))
             if not changes:
                 finish(store, dense, target)
                 break
-            chunks = [ordered_chunk(encoder, changes[i : i + chunk])
-                      for i in range(0, len(changes), chunk)]
+            chunks, start = [], 0
+            for size in sizes:
+                if start >= len(changes):
+                    break
+                chunks.append(ordered_chunk(encoder, changes[start : start + size]))
+                start += size
+            index += len(chunks)
             done += _run_pass(ray, chunks, store, dense, ctx, report, start=done,
                               shipped=shipped, workers=workers, threads=options.worker_cpus,
                               batch_size=batch_size)
