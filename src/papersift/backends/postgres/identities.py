@@ -110,8 +110,9 @@ def _fold(conn: psycopg.Connection[Any], a: tuple[Any, ...], p: tuple[Any, ...],
         _update(conn, [(into, merged, fp)], seq)
         if (merged.title, merged.abstract) == (kept.title, kept.abstract):
             _keep_vector(conn, into, int(p[_SEQ]), seq)
-    conn.execute("INSERT INTO votes (paper, voter, created) SELECT %s, voter, created "
-                 "FROM votes WHERE paper = %s ON CONFLICT DO NOTHING", (into, gone))
+    conn.execute("INSERT INTO votes (paper, voter, created, network) SELECT %s, voter, "
+                 "created, network FROM votes WHERE paper = %s ON CONFLICT DO NOTHING",
+                 (into, gone))
     conn.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = %s) "
                  "WHERE key = %s", (into, into))
     conn.execute("UPDATE aliases SET paper = %s WHERE paper = %s", (into, gone))

@@ -127,8 +127,8 @@ class PaperRows:
             seq = _next_seq(conn)
             if keep_votes:
                 conn.execute(
-                    "INSERT INTO kept_votes (paper_id, voter, created) SELECT p.id, v.voter, "
-                    "v.created FROM votes v JOIN papers p ON p.key = v.paper "
+                    "INSERT INTO kept_votes (paper_id, voter, created, network) SELECT p.id, "
+                    "v.voter, v.created, v.network FROM votes v JOIN papers p ON p.key = v.paper "
                     "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
             gone = conn.execute("DELETE FROM papers WHERE id = ANY(%s) RETURNING key",
                                 (wanted,)).fetchall()
@@ -293,15 +293,17 @@ def _insert(conn: psycopg.Connection[Any], added: list[tuple[Paper, str]], seq: 
 def _restore_votes(conn: psycopg.Connection[Any], ids: list[str]) -> None:
     """Give papers added again the votes kept when their source deleted them."""
     back = conn.execute(
-        "DELETE FROM kept_votes WHERE paper_id = ANY(%s) RETURNING paper_id, voter, created",
-        (ids,)).fetchall()
+        "DELETE FROM kept_votes WHERE paper_id = ANY(%s) "
+        "RETURNING paper_id, voter, created, network", (ids,)).fetchall()
     if not back:
         return
     conn.execute(
-        "INSERT INTO votes (paper, voter, created) SELECT p.key, k.voter, k.created "
-        "FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS k(paper_id, voter, created) "
+        "INSERT INTO votes (paper, voter, created, network) "
+        "SELECT p.key, k.voter, k.created, k.network FROM unnest(%s::text[], %s::text[], "
+        "%s::timestamptz[], %s::text[]) AS k(paper_id, voter, created, network) "
         "JOIN papers p ON p.id = k.paper_id ON CONFLICT DO NOTHING",
-        ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back]))
+        ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back],
+         [r[3] for r in back]))
     conn.execute("UPDATE papers p SET votes_here = (SELECT count(*) FROM votes v "
                  "WHERE v.paper = p.key) WHERE p.id = ANY(%s)",
                  (list({r[0] for r in back}),))

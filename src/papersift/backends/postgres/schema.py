@@ -136,4 +136,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX aliases_paper ON aliases (paper);
     """, _title_keys),
+    # 5: the vote ledger's audit (catalog migration 8): each anonymous vote's network as a
+    #    keyed digest, kept with the votes a source's deletion keeps
+    """
+    ALTER TABLE votes ADD COLUMN network text;
+    ALTER TABLE kept_votes ADD COLUMN network text;
+    CREATE INDEX votes_network ON votes (network);
+    CREATE INDEX votes_created ON votes (created);
+    """,
 )
