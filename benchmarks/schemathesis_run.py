@@ -106,8 +106,8 @@ def run_schemathesis(url: str, args: argparse.Namespace, reports: Path,
                "examples,coverage,fuzzing,stateful", "--workers", "1", "--no-color",
                "--generation-database", "none", "--request-timeout", "60",
                "--report", "junit", "--report-dir", str(reports), *extra]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | {
-        "COLUMNS": "120"})
+    done = subprocess.run(command, capture_output=True, text=True, cwd=reports.parent,
+                          env=os.environ | {"COLUMNS": "120"})  # its cache stays in tmp
     return done.returncode, done.stdout + done.stderr
 
 

@@ -81,3 +81,19 @@ def test_a_422_names_the_field(app: object) -> None:
 def test_the_fixture_library_is_real(app: object, tmp_path: Path) -> None:
     client = TestClient(app)  # type: ignore[arg-type]
     assert client.get("/api/status").json()["papers"] == 60
+
+
+def test_ids_too_large_for_any_store_are_not_found(app: object) -> None:
+    """schemathesis's second finding (its stateful phase, as a member): a collection or
+    token id past 64 bits overflowed SQLite's driver on delete, a 500."""
+    client = TestClient(app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    library: Library = app.state.web.library  # type: ignore[attr-defined]
+    user = library.user("big@example.org") or library.add_user("big@example.org")
+    client.headers["Authorization"] = f"Bearer {library.create_api_token(user, 'big')[0]}"
+    huge = "8830715226057368574810390528"
+    for method, path in [("delete", f"/api/collections/{huge}"),
+                         ("delete", f"/api/collections/{huge}/papers/2501.00001"),
+                         ("delete", f"/api/me/tokens/{huge}"),
+                         ("patch", f"/api/collections/{huge}?name=renamed")]:
+        answer = client.request(method, path)
+        assert answer.status_code == 404, (method, path, answer.text)
