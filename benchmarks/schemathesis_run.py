@@ -192,7 +192,9 @@ class Pass:
 def _tail(output: str) -> str:
     """schemathesis's own summary (the lines from its SUMMARY header on)."""
     at = output.rfind("SUMMARY")
-    return output[at:].strip() if at >= 0 else output[-3000:].strip()
+    tail = output[at:].strip() if at >= 0 else output[-3000:].strip()
+    return "\n".join(line for line in tail.splitlines()  # no temporary paths
+                     if "JUnit:" not in line and line.strip() != "Reports:")
 
 
 def report(args: argparse.Namespace, results: list[Pass], seconds: float) -> str:
