@@ -738,11 +738,13 @@ def _library_given(ctx: click.Context) -> bool:
 # The harvest and map commands live in their own modules, which use the helpers above.
 from papersift.cli_digest import digest  # noqa: E402
 from papersift.cli_harvest import harvest  # noqa: E402
+from papersift.cli_votes import votes  # noqa: E402
 from papersift.map_cli import map_command  # noqa: E402
 
 main.add_command(digest)
 main.add_command(harvest)
 main.add_command(map_command)
+main.add_command(votes)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

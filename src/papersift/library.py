@@ -40,6 +40,7 @@ from papersift.ray_embedding import RayOptions, embed_with_ray
 from papersift.search_results import SearchResults, Vote
 from papersift.settings import Settings
 from papersift.vector_files import VectorFileError, read_vectors, write_vectors
+from papersift.vote_ledger import VoteLedger
 
 __all__ = [
     "DEFAULT_PATH",
@@ -146,7 +147,7 @@ class LibraryStats:
     jobs: tuple[JobState, ...] = ()
 
 
-class Library(Curation):
+class Library(Curation, VoteLedger):
     """Papers in a backend (a directory today), searched, listed, voted on and embedded;
     people's accounts, ratings, collections and feeds (the :class:`Members` part); digests,
     submissions and comments (the :class:`Curation` part, which extends it)."""
@@ -663,16 +664,18 @@ class Library(Curation):
         return searching.arxiv(self, request, window=window)
 
     # -- votes ----------------------------------------------------------------------------
-    def upvote(self, paper_id: str, voter: str) -> Vote:
+    def upvote(self, paper_id: str, voter: str, network: str | None = None) -> Vote:
         """Cast ``voter``'s upvote, or withdraw it when it was cast (a toggle). Anonymous
-        voters only (a cookie's id); members vote with :meth:`member_upvote`."""
+        voters only (a cookie's id); members vote with :meth:`member_upvote`. ``network``:
+        the client's address or network, kept in the ledger as a tag (:meth:`network_tag`)."""
         if ":" in voter:
             raise ValueError("a voter id has no ':' (those name members' votes)")
         paper = self.get(paper_id)
         if paper is None:
             raise KeyError(paper_id)
-        voted = self.store.add_vote(paper.id, voter) or not self.store.remove_vote(paper.id,
-                                                                                    voter)
+        tag = self.network_tag(network) if network else None
+        voted = (self.store.add_vote(paper.id, voter, tag)
+                 or not self.store.remove_vote(paper.id, voter))
         now = self.store.get(paper.id) or paper
         return Vote(paper.id, now.total_upvotes, voted)
 

@@ -57,6 +57,13 @@ class Activity:
     collections: list[Collection]
 
 
+def _storable(row_id: int) -> bool:
+    """Whether an id can name a stored row: ids are 64-bit integers in every store, and a
+    larger one (a client may send any) names nothing, rather than overflowing the store's
+    driver into a server error (found by schemathesis)."""
+    return -(2**63) <= row_id < 2**63
+
+
 class Members:
     """People's side of :class:`~papersift.library.Library` (see the module docstring)."""
 
@@ -173,7 +180,7 @@ class Members:
         return self.users_store.api_tokens(user.id)
 
     def revoke_api_token(self, user: User, token_id: int) -> bool:
-        return self.users_store.remove_api_token(user.id, token_id)
+        return _storable(token_id) and self.users_store.remove_api_token(user.id, token_id)
 
     def api_token_user(self, secret: str) -> User | None:
         """The owner of an API token (``Authorization: Bearer pst_...``), or None."""
@@ -232,10 +239,12 @@ class Members:
         name = collections.clean_name(name)
         if any(c.name == name and c.id != collection_id for c in self.collections(user)):
             raise PersonError(f"you have a collection named {name!r} already")
-        return self.users_store.rename_collection(user.id, collection_id, name)
+        return _storable(collection_id) and self.users_store.rename_collection(
+            user.id, collection_id, name)
 
     def delete_collection(self, user: User, collection_id: int) -> bool:
-        return self.users_store.remove_collection(user.id, collection_id)
+        return _storable(collection_id) and self.users_store.remove_collection(
+            user.id, collection_id)
 
     def save(self, user: User, paper_id: str, *, collection_id: int | None = None,
              note: str | None = None) -> Collection:
@@ -252,11 +261,12 @@ class Members:
         return target
 
     def unsave(self, user: User, paper_id: str, collection_id: int) -> bool:
-        return self.users_store.remove_item(user.id, collection_id, paper_id)
+        return _storable(collection_id) and self.users_store.remove_item(
+            user.id, collection_id, paper_id)
 
     def set_note(self, user: User, collection_id: int, paper_id: str, note: str | None) -> bool:
-        return self.users_store.set_note(user.id, collection_id, paper_id,
-                                         collections.clean_note(note))
+        return _storable(collection_id) and self.users_store.set_note(
+            user.id, collection_id, paper_id, collections.clean_note(note))
 
     def saved_in(self, user: User | None, paper_ids: Sequence[str]) -> dict[str, list[int]]:
         """For each of these papers a member saved, the collections holding it."""

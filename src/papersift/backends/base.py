@@ -52,6 +52,7 @@ from papersift.people import (
 )
 from papersift.query import Filters, ParsedQuery
 from papersift.ranking import Hits
+from papersift.vote_audit import LedgerVote
 
 __all__ = [
     "Backend",
@@ -244,12 +245,28 @@ class PaperStore(Protocol):
     def stats(self) -> StoreStats: ...
 
     # -- votes and rate limits --------------------------------------------------------------
-    def add_vote(self, paper_id: str, voter: str) -> bool: ...
+    def add_vote(self, paper_id: str, voter: str, network: str | None = None) -> bool:
+        """An anonymous voter's upvote, with the digest of the voter's network for the
+        audit; False when the paper is unknown or already upvoted by this voter."""
+        ...
+
     def remove_vote(self, paper_id: str, voter: str) -> bool: ...
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]: ...
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
         """``(paper id, voter)`` of every anonymous vote cast here on these papers
         (members' votes are the user store's: :meth:`UserStore.export_person`)."""
+        ...
+
+    def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
+        """Every anonymous vote cast at or after ``since`` (all when None), oldest first,
+        with its network digest, time and the paper's listing day."""
+        ...
+
+    def remove_votes(self, *, networks: Sequence[str] = (), voters: Sequence[str] = (),
+                     since: datetime | None = None) -> int:
+        """Withdraw in one transaction every anonymous vote cast at or after ``since`` from
+        one of ``networks`` (digests) or by one of ``voters``, each taken off its paper's
+        count; how many were removed."""
         ...
 
     def take_token(self, key: str, burst: int, per_minute: float) -> float:

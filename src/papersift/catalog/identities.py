@@ -126,8 +126,9 @@ class IdentityRows:
         into, gone = p["rowid"], a["rowid"]
         # votes (a member's stay theirs; one person's two votes count once), ratings and
         # saved items go with the paper; its row's own go with the row
-        db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user) "
-                   "SELECT ?, voter, created, user FROM votes WHERE paper = ?", (into, gone))
+        db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user, network) "
+                   "SELECT ?, voter, created, user, network FROM votes WHERE paper = ?",
+                   (into, gone))
         db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?), "
                    "votes_members = (SELECT count(*) FROM votes WHERE paper = ? "
                    "AND user IS NOT NULL) WHERE rowid = ?", (into, into, into))

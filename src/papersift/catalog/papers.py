@@ -156,8 +156,9 @@ class PaperRows:
                 if found is None:
                     continue
                 if keep_votes:
-                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user) "
-                               "SELECT ?, voter, created, user FROM votes WHERE paper = ?",
+                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user, "
+                               "network) SELECT ?, voter, created, user, network FROM votes "
+                               "WHERE paper = ?",
                                (paper_id, found[0]))
                 db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 db.execute("INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)",
@@ -370,8 +371,8 @@ def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
                   (paper_id,)).fetchone() is None:
         return
     # a member's vote comes back as theirs; one whose account was removed meanwhile is gone
-    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user) "
-               "SELECT ?, voter, created, user FROM kept_votes WHERE paper_id = ? "
+    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user, network) "
+               "SELECT ?, voter, created, user, network FROM kept_votes WHERE paper_id = ? "
                "AND (user IS NULL OR user IN (SELECT id FROM users))", (rowid, paper_id))
     db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?), "
                "votes_members = (SELECT count(*) FROM votes WHERE paper = ? AND user IS NOT NULL) "

@@ -290,6 +290,14 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
         notify_replies INTEGER NOT NULL DEFAULT 0
     );
     """,),
+    # 9: the vote ledger's audit (papersift.vote_audit): each anonymous vote's network as a
+    #    keyed digest (no address in clear), kept with votes a source's deletion keeps
+    ("""
+    ALTER TABLE votes ADD COLUMN network TEXT;
+    ALTER TABLE kept_votes ADD COLUMN network TEXT;
+    CREATE INDEX votes_network ON votes (network);
+    CREATE INDEX votes_created ON votes (created);
+    """,),
 )
 
 

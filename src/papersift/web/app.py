@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from papersift.library import Library
 from papersift.settings import describe_settings, setting
 from papersift.web import auth
+from papersift.web.invalid import field_name, invalid_response
 from papersift.web.limits import VoterCookies
 from papersift.web.render import Highlighter, environment, url_for_query
 
@@ -254,9 +255,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         if not _wants_html(request):
-            return JSONResponse({"detail": exc.errors()}, status_code=422)
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
-        )
+            return invalid_response(exc.errors(), request.headers.get("content-type"))
+        detail = "; ".join(f"{field_name(e)}: {e['msg']}" for e in exc.errors())
         return state(request).render(request, "error.html", status_code=422, status=422,
                                      detail=detail)

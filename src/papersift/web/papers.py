@@ -74,7 +74,7 @@ def _vote(web: WebState, request: Request, paper_id: str, csrf: str | None = Non
     if wait > 0:
         raise HTTPException(429, "too many upvotes; try again shortly",
                             headers={"Retry-After": str(int(wait) + 1)})
-    vote = web.library.upvote(paper.id, voter)
+    vote = web.library.upvote(paper.id, voter, network)
     return VoteOut(id=vote.id, upvotes=vote.upvotes, voted=vote.voted)
 
 

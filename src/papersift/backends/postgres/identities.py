@@ -113,8 +113,9 @@ def _fold(conn: psycopg.Connection[Any], a: tuple[Any, ...], p: tuple[Any, ...],
             _keep_vector(conn, into, int(p[_SEQ]), seq)
     # votes (a member's stay theirs; one person's two votes count once), ratings and saved
     # items go with the paper; its row's own go with the row
-    conn.execute("INSERT INTO votes (paper, voter, created, user_id) SELECT %s, voter, "
-                 "created, user_id FROM votes WHERE paper = %s ON CONFLICT DO NOTHING",
+    conn.execute("INSERT INTO votes (paper, voter, created, user_id, network) SELECT %s, "
+                 "voter, created, user_id, network FROM votes WHERE paper = %s "
+                 "ON CONFLICT DO NOTHING",
                  (into, gone))
     conn.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = %s), "
                  "votes_members = (SELECT count(*) FROM votes WHERE paper = %s "

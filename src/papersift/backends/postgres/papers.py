@@ -127,8 +127,9 @@ class PaperRows:
             seq = _next_seq(conn)
             if keep_votes:
                 conn.execute(
-                    "INSERT INTO kept_votes (paper_id, voter, created, user_id) SELECT p.id, "
-                    "v.voter, v.created, v.user_id FROM votes v JOIN papers p ON p.key = v.paper "
+                    "INSERT INTO kept_votes (paper_id, voter, created, user_id, network) "
+                    "SELECT p.id, v.voter, v.created, v.user_id, v.network FROM votes v "
+                    "JOIN papers p ON p.key = v.paper "
                     "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
             gone = conn.execute("DELETE FROM papers WHERE id = ANY(%s) RETURNING key",
                                 (wanted,)).fetchall()
@@ -295,18 +296,19 @@ def _restore_votes(conn: psycopg.Connection[Any], ids: list[str]) -> None:
     vote comes back as theirs; one whose account was removed meanwhile is gone."""
     back = conn.execute(
         "DELETE FROM kept_votes WHERE paper_id = ANY(%s) "
-        "RETURNING paper_id, voter, created, user_id", (ids,)).fetchall()
+        "RETURNING paper_id, voter, created, user_id, network", (ids,)).fetchall()
     if not back:
         return
     conn.execute(
-        "INSERT INTO votes (paper, voter, created, user_id) "
-        "SELECT p.key, k.voter, k.created, k.user_id FROM unnest(%s::text[], %s::text[], "
-        "%s::timestamptz[], %s::bigint[]) AS k(paper_id, voter, created, user_id) "
+        "INSERT INTO votes (paper, voter, created, user_id, network) "
+        "SELECT p.key, k.voter, k.created, k.user_id, k.network FROM unnest(%s::text[], "
+        "%s::text[], %s::timestamptz[], %s::bigint[], %s::text[]) "
+        "AS k(paper_id, voter, created, user_id, network) "
         "JOIN papers p ON p.id = k.paper_id "
         "WHERE k.user_id IS NULL OR k.user_id IN (SELECT id FROM users) "
         "ON CONFLICT DO NOTHING",
         ([r[0] for r in back], [r[1] for r in back], [r[2] for r in back],
-         [r[3] for r in back]))
+         [r[3] for r in back], [r[4] for r in back]))
     conn.execute("UPDATE papers p SET votes_here = (SELECT count(*) FROM votes v "
                  "WHERE v.paper = p.key), votes_members = (SELECT count(*) FROM votes v "
                  "WHERE v.paper = p.key AND v.user_id IS NOT NULL) WHERE p.id = ANY(%s)",

@@ -279,4 +279,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         notify_replies boolean NOT NULL DEFAULT false
     );
     """,
+    # 7: the vote ledger's audit (catalog migration 9): each anonymous vote's network as a
+    #    keyed digest, kept with the votes a source's deletion keeps
+    """
+    ALTER TABLE votes ADD COLUMN network text;
+    ALTER TABLE kept_votes ADD COLUMN network text;
+    CREATE INDEX votes_network ON votes (network);
+    CREATE INDEX votes_created ON votes (created);
+    """,
 )

@@ -15,15 +15,26 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from papersift.backends.postgres.connections import Database
 from papersift.jobs import JobState
+from papersift.vote_audit import LedgerVote
 
 __all__ = ["VoteRows"]
 
 _DATES = ("started_at", "updated_at", "finished_at")
+#: Anonymous votes: members' voter ids name their user with a ':' (Library.upvote refuses
+#: a ':' in a cookie's id), so this holds before and after votes carry a user column.
+_ANONYMOUS = "strpos(v.voter, ':') = 0"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _since(moment: datetime | None) -> datetime:
+    if moment is None:
+        return _EPOCH
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 _DRAW = """
 INSERT INTO rate_limits AS r (key, tokens, updated) VALUES (%(key)s, %(burst)s - 1, %(now)s)
 ON CONFLICT (key) DO UPDATE
@@ -40,13 +51,15 @@ class VoteRows:
     _db: Database
 
     # -- votes ----------------------------------------------------------------------------
-    def add_vote(self, paper_id: str, voter: str) -> bool:
-        """Record an anonymous voter's upvote; False when the paper is unknown or already
-        upvoted. (Members vote through the user store, counted apart.)"""
+    def add_vote(self, paper_id: str, voter: str, network: str | None = None) -> bool:
+        """Record an anonymous voter's upvote (``network``: the digest of the voter's
+        network, for the audit); False when the paper is unknown or already upvoted.
+        (Members vote through the user store, counted apart.)"""
         with self._db.transaction() as conn:
             row = conn.execute(
-                "INSERT INTO votes (paper, voter) SELECT key, %s FROM papers WHERE id = %s "
-                "ON CONFLICT DO NOTHING RETURNING paper", (voter, paper_id)).fetchone()
+                "INSERT INTO votes (paper, voter, network) SELECT key, %s, %s FROM papers "
+                "WHERE id = %s ON CONFLICT DO NOTHING RETURNING paper",
+                (voter, network, paper_id)).fetchone()
             if row is None:
                 return False
             conn.execute("UPDATE papers SET votes_here = votes_here + 1 WHERE key = %s",
@@ -94,6 +107,32 @@ class VoteRows:
             "WHERE p.id = ANY(%s) AND v.user_id IS NULL ORDER BY p.id, v.voter",
             (list(paper_ids),))
         return [(str(r[0]), str(r[1])) for r in rows]
+
+    # -- the ledger's audit ----------------------------------------------------------------
+    def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
+        """Every anonymous vote cast at or after ``since`` (all when None), oldest first."""
+        rows = self._db.rows(
+            "SELECT p.id, v.voter, v.network, v.created, p.published FROM votes v "
+            f"JOIN papers p ON p.key = v.paper WHERE {_ANONYMOUS} AND v.created >= %s "
+            "ORDER BY v.created", (_since(since),))
+        return [LedgerVote(str(r[0]), str(r[1]), r[2], r[3], r[4]) for r in rows]
+
+    def remove_votes(self, *, networks: Sequence[str] = (), voters: Sequence[str] = (),
+                     since: datetime | None = None) -> int:
+        """Withdraw, in one transaction, every anonymous vote cast at or after ``since``
+        from one of ``networks`` (digests) or by one of ``voters``, taking each off its
+        paper's count; how many were removed."""
+        with self._db.transaction() as conn:
+            counts = conn.execute(
+                f"WITH gone AS (DELETE FROM votes v WHERE {_ANONYMOUS} AND v.created >= %s "
+                "AND (v.network = ANY(%s) OR v.voter = ANY(%s)) RETURNING v.paper) "
+                "SELECT paper, count(*) FROM gone GROUP BY paper",
+                (_since(since), list(networks), list(voters))).fetchall()
+            conn.execute(
+                "UPDATE papers p SET votes_here = p.votes_here - g.n FROM unnest("
+                "%s::bigint[], %s::int[]) AS g(paper, n) WHERE p.key = g.paper",
+                ([int(r[0]) for r in counts], [int(r[1]) for r in counts]))
+        return sum(int(r[1]) for r in counts)
 
     # -- rate limits ----------------------------------------------------------------------
     def take_token(self, key: str, burst: int, per_minute: float) -> float:
