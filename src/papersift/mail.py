@@ -17,7 +17,8 @@ import dataclasses
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -135,12 +136,19 @@ def sender_domain(sender: str) -> str | None:
 
 def connect(settings: MailSettings) -> smtplib.SMTP:
     """An open, logged-in connection to the configured SMTP server (raises MailError)."""
+    with _explained(settings):
+        return _connect(settings)
+
+
+@contextmanager
+def _explained(settings: MailSettings) -> Iterator[None]:
+    """Mail not set up, or an SMTP or network failure inside, as one-line MailErrors."""
     if not settings.configured:
         raise MailError("mail is not set up: set PAPERSIFT_SMTP_HOST (and the other "
                         "PAPERSIFT_SMTP_* settings, see README)")
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     try:
-        return _connect(settings)
+        yield
     except smtplib.SMTPAuthenticationError:
         raise MailError(f"{where} refused the login of {settings.smtp_user!r}; check "
                         f"PAPERSIFT_SMTP_USER and {PASSWORD_ENV}") from None
@@ -184,12 +192,8 @@ def send(settings: MailSettings, messages: Sequence[Message]) -> int:
     Raises :class:`MailError` (one line: the server, and what went wrong) when mail is not
     configured or the server cannot be reached or refuses.
     """
-    if not settings.configured:
-        raise MailError("mail is not set up: set PAPERSIFT_SMTP_HOST (and the other "
-                        "PAPERSIFT_SMTP_* settings, see README)")
-    built = [build(m, settings.mail_from) for m in messages]
-    where = f"{settings.smtp_host}:{settings.smtp_port}"
-    try:
+    with _explained(settings):
+        built = [build(m, settings.mail_from) for m in messages]
         server = _connect(settings)
         try:
             for mail in built:
@@ -199,10 +203,4 @@ def send(settings: MailSettings, messages: Sequence[Message]) -> int:
                 server.quit()
             except smtplib.SMTPException:
                 server.close()
-    except smtplib.SMTPAuthenticationError:
-        raise MailError(f"{where} refused the login of {settings.smtp_user!r}; check "
-                        f"PAPERSIFT_SMTP_USER and {PASSWORD_ENV}") from None
-    except (smtplib.SMTPException, OSError) as error:
-        raise MailError(f"cannot send mail through {where}: "
-                        f"{error.__class__.__name__}: {error}") from None
     return len(built)
