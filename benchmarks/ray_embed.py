@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SAMPLE, machine, publish
+from common import SAMPLE, machine, publish, vectors_of
 
 REPO = Path(__file__).resolve().parents[1]
 #: Ray's servers on loopback only, no usage reports (set before Ray is imported).
@@ -115,18 +115,6 @@ def killed_partway(library: Path, args: list[str], share: float, papers: int,
 def said(result: subprocess.CompletedProcess) -> str:
     """A command's message on stderr, on one line."""
     return " / ".join(line.strip() for line in result.stderr.strip().splitlines())
-
-
-def vectors_of(library: Path) -> dict[str, np.ndarray]:
-    from papersift.library import Library
-
-    lib = Library(library)
-    keys = lib.store.current_keys(lib.dense.name)
-    found, vectors = lib.dense.vectors(keys)
-    ids = lib.store.ids_of(keys[found].tolist())
-    out = {ids[k]: v for k, v in zip(keys[found].tolist(), vectors, strict=True)}
-    lib.close()
-    return out
 
 
 def compare(local: Path, on_ray: Path) -> str:
