@@ -84,7 +84,8 @@ END $$;
 TRUNCATE papers, paper_authors, removed, votes, rate_limits, jobs, lock_holders, embedded,
          encoders, lexemes, kept_votes, users, sign_in_links, sessions, api_tokens, ratings,
          collections, collection_items, aliases, subscriptions, saved_searches,
-         digest_outbox, submissions, comments, community_prefs RESTART IDENTITY;
+         digest_outbox, submissions, comments, community_prefs, kept_ratings, kept_saves
+         RESTART IDENTITY;
 DELETE FROM meta WHERE key <> 'schema';
 UPDATE counters SET value = 0;
 """

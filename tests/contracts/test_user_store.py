@@ -305,3 +305,28 @@ def test_two_records_made_one_paper_keep_its_members_votes_ratings_and_saves(
         (arxiv.id, "rating"), (arxiv.id, "vote"), (arxiv.id, "saved")}
     assert [(i.paper_id, i.note) for i in users.items(ada.id, group.id)] == [
         (arxiv.id, "read first")]
+
+
+def test_ratings_and_saves_of_a_paper_its_source_deleted_come_back(
+        backend: Backend, papers: list[str]) -> None:
+    store, users = backend.store, backend.users
+    ada, bob = users.add_user("ada@example.org"), users.add_user("bob@example.org")
+    paper = papers[0]
+    original = store.get(paper)
+    assert original is not None
+    users.set_rating(ada.id, paper, 1)
+    users.set_rating(bob.id, paper, -1)
+    reading = users.add_collection(ada.id, "Reading")
+    dropped = users.add_collection(ada.id, "Dropped later")
+    users.add_items(ada.id, reading.id, [(paper, "read first")])
+    users.add_items(ada.id, dropped.id, [(paper, None)])
+    assert store.remove([paper], keep_votes=True) == 1
+    assert users.items(ada.id, reading.id) == [] and users.ratings(ada.id) == []
+    assert users.remove_user(bob.id)  # gone meanwhile: his rating does not come back
+    assert users.remove_collection(ada.id, dropped.id)
+    store.upsert([original])
+    assert [(r.paper_id, r.value) for r in users.ratings(ada.id)] == [(paper, 1)]
+    assert [(i.paper_id, i.note) for i in users.items(ada.id, reading.id)] == [
+        (paper, "read first")]
+    kinds = sorted(f.kind for f in users.feedback(ada.id))
+    assert kinds == ["rating", "saved"]

@@ -156,10 +156,7 @@ class PaperRows:
                 if found is None:
                     continue
                 if keep_votes:
-                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user, "
-                               "network) SELECT ?, voter, created, user, network FROM votes "
-                               "WHERE paper = ?",
-                               (paper_id, found[0]))
+                    _keep_marks(db, paper_id, found[0])
                 db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 db.execute("INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)",
                            (found[0], seq))
@@ -365,8 +362,29 @@ def _put_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+def _keep_marks(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
+    """Keep what people did to a paper its source deleted (votes, ratings, saves), by id."""
+    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user, network) "
+               "SELECT ?, voter, created, user, network FROM votes WHERE paper = ?",
+               (paper_id, rowid))
+    db.execute("INSERT OR IGNORE INTO kept_ratings (paper_id, user, value, created) "
+               "SELECT ?, user, value, created FROM ratings WHERE paper = ?", (paper_id, rowid))
+    db.execute("INSERT OR IGNORE INTO kept_saves (paper_id, collection, note, added) "
+               "SELECT ?, collection, note, added FROM collection_items WHERE paper = ?",
+               (paper_id, rowid))
+
+
 def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
-    """Give a paper added again the votes kept when its source deleted it."""
+    """Give a paper added again the votes, ratings and saves kept when its source deleted
+    it (those of an account or collection removed meanwhile went with it)."""
+    db.execute("INSERT OR IGNORE INTO ratings (user, paper, value, created) "
+               "SELECT user, ?, value, created FROM kept_ratings WHERE paper_id = ?",
+               (rowid, paper_id))
+    db.execute("INSERT OR IGNORE INTO collection_items (collection, paper, note, added) "
+               "SELECT collection, ?, note, added FROM kept_saves WHERE paper_id = ?",
+               (rowid, paper_id))
+    db.execute("DELETE FROM kept_ratings WHERE paper_id = ?", (paper_id,))
+    db.execute("DELETE FROM kept_saves WHERE paper_id = ?", (paper_id,))
     if db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
                   (paper_id,)).fetchone() is None:
         return

@@ -298,6 +298,26 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     CREATE INDEX votes_network ON votes (network);
     CREATE INDEX votes_created ON votes (created);
     """,),
+    # 10: the ratings and saved items of papers their source deleted, kept by paper id until
+    #     the paper returns, as their votes are (they go with the account or collection)
+    ("""
+    CREATE TABLE kept_ratings (
+        paper_id TEXT NOT NULL,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        value INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (paper_id, user)
+    );
+    CREATE TABLE kept_saves (
+        paper_id TEXT NOT NULL,
+        collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        note TEXT,
+        added TEXT NOT NULL,
+        PRIMARY KEY (paper_id, collection)
+    );
+    CREATE INDEX kept_ratings_user ON kept_ratings (user);
+    CREATE INDEX kept_saves_collection ON kept_saves (collection);
+    """,),
 )
 
 

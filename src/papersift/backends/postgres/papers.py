@@ -131,6 +131,14 @@ class PaperRows:
                     "SELECT p.id, v.voter, v.created, v.user_id, v.network FROM votes v "
                     "JOIN papers p ON p.key = v.paper "
                     "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
+                conn.execute(
+                    "INSERT INTO kept_ratings (paper_id, user_id, value, created) SELECT p.id, "
+                    "r.user_id, r.value, r.created FROM ratings r JOIN papers p ON p.key = r.paper "
+                    "WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
+                conn.execute(
+                    "INSERT INTO kept_saves (paper_id, collection, note, added) SELECT p.id, "
+                    "i.collection, i.note, i.added FROM collection_items i JOIN papers p "
+                    "ON p.key = i.paper WHERE p.id = ANY(%s) ON CONFLICT DO NOTHING", (wanted,))
             gone = conn.execute("DELETE FROM papers WHERE id = ANY(%s) RETURNING key",
                                 (wanted,)).fetchall()
             if not gone:
@@ -294,6 +302,16 @@ def _insert(conn: psycopg.Connection[Any], added: list[tuple[Paper, str]], seq: 
 def _restore_votes(conn: psycopg.Connection[Any], ids: list[str]) -> None:
     """Give papers added again the votes kept when their source deleted them: a member's
     vote comes back as theirs; one whose account was removed meanwhile is gone."""
+    conn.execute(
+        "WITH back AS (DELETE FROM kept_ratings WHERE paper_id = ANY(%s) RETURNING *) "
+        "INSERT INTO ratings (user_id, paper, value, created) SELECT b.user_id, p.key, b.value, "
+        "b.created FROM back b JOIN papers p ON p.id = b.paper_id ON CONFLICT DO NOTHING",
+        (ids,))
+    conn.execute(
+        "WITH back AS (DELETE FROM kept_saves WHERE paper_id = ANY(%s) RETURNING *) "
+        "INSERT INTO collection_items (collection, paper, note, added) SELECT b.collection, "
+        "p.key, b.note, b.added FROM back b JOIN papers p ON p.id = b.paper_id "
+        "ORDER BY b.added ON CONFLICT DO NOTHING", (ids,))
     back = conn.execute(
         "DELETE FROM kept_votes WHERE paper_id = ANY(%s) "
         "RETURNING paper_id, voter, created, user_id, network", (ids,)).fetchall()

@@ -287,4 +287,24 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX votes_network ON votes (network);
     CREATE INDEX votes_created ON votes (created);
     """,
+    # 8: the ratings and saved items of papers their source deleted, kept by paper id until
+    #    the paper returns (catalog migration 10)
+    """
+    CREATE TABLE kept_ratings (
+        paper_id text NOT NULL,
+        user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        value smallint NOT NULL,
+        created timestamptz NOT NULL,
+        PRIMARY KEY (paper_id, user_id)
+    );
+    CREATE TABLE kept_saves (
+        paper_id text NOT NULL,
+        collection bigint NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        note text,
+        added timestamptz NOT NULL,
+        PRIMARY KEY (paper_id, collection)
+    );
+    CREATE INDEX kept_ratings_user ON kept_ratings (user_id);
+    CREATE INDEX kept_saves_collection ON kept_saves (collection);
+    """,
 )
