@@ -6,7 +6,11 @@ it from scratch. Documents are keyed by the catalog's integer row id.
 
 Scoring choices were made by evaluation on SciFact (nDCG@10): one field holding title and
 abstract, English stop words removed and Porter-stemmed (0.686 measured here) beats
-separate fields with equal weights (0.666) and a 2x title boost (0.620).
+separate fields with equal weights (0.666) and a 2x title boost (0.620). Queries lose their
+request phrasing (:mod:`papersift.phrasing`) and a fuller stop list
+(:mod:`papersift.stopwords`) than the index's: on requests such as "What articles exist
+which deal with ...?" that recovers most of what the phrasing cost, and removing the fuller
+list from the indexed text as well measured no better (``benchmarks/verbose.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import tantivy
 
 from papersift.catalog import Catalog, Change
 from papersift.papers import Paper
+from papersift.phrasing import strip_request
 from papersift.ranking import Filters, Hits, ParsedQuery, parse_query
+from papersift.stopwords import STOPWORDS
 
 __all__ = ["LexicalIndex", "analyzer"]
 
@@ -29,14 +35,18 @@ _ANALYZER = "papersift_en"
 _SCHEMA_VERSION = "1"
 
 
-def analyzer() -> tantivy.TextAnalyzer:
-    """The text analysis used for indexing and for queries: lower-cased, folded, stemmed."""
+def analyzer(*, query: bool = False) -> tantivy.TextAnalyzer:
+    """The text analysis of the index (and of quoted phrases): lower-cased, folded, Lucene's
+    English stop words removed, stemmed. ``query=True``: the same with the fuller stop list
+    of :mod:`papersift.stopwords`, for a query's free text."""
+    stop = (tantivy.Filter.custom_stopword(sorted(STOPWORDS)) if query
+            else tantivy.Filter.stopword("english"))
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stopword("english"))
+        .filter(stop)
         .filter(tantivy.Filter.stemmer("english"))
         .build()
     )
@@ -88,6 +98,7 @@ class LexicalIndex:
         self.index.register_tokenizer("names", _names_analyzer())
         version_file.write_text(_SCHEMA_VERSION)
         self._analyzer = analyzer()
+        self._query_analyzer = analyzer(query=True)
         self._names = _names_analyzer()
 
     @property
@@ -147,9 +158,14 @@ class LexicalIndex:
         """The index terms of a text, as the index sees them."""
         return list(self._analyzer.analyze(text))
 
+    def query_terms(self, text: str) -> list[str]:
+        """The terms a query's free text is searched with: request phrasing and the fuller
+        stop list removed (see the module docstring)."""
+        return list(self._query_analyzer.analyze(strip_request(text)))
+
     def _text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        terms = list(dict.fromkeys(self.terms(parsed.text)))
+        terms = list(dict.fromkeys(self.query_terms(parsed.text)))
         if terms:
             should = [
                 (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "body", t))

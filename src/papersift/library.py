@@ -311,7 +311,7 @@ class Library:
     def _results(self, query: str, hits: Hits,
                  semantic: set[int] | None = None) -> list[SearchResult]:
         papers = self.catalog.by_rowids(hits.ids.tolist())
-        terms = set(self.lexical.terms(query))
+        terms = set(self.lexical.query_terms(query))
         results = []
         for rowid, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
             paper = papers.get(rowid)

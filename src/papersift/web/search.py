@@ -89,7 +89,7 @@ def _search(web: WebState, query: SearchQuery) -> tuple[SearchPage, list[Paper]]
 async def search_page(request: Request, web: Web, query: Search) -> HTMLResponse:
     """The search page (HTML)."""
     page, _ = _search(web, query)
-    terms = frozenset(web.library.lexical.terms(query.q))
+    terms = frozenset(web.library.lexical.query_terms(query.q))
     return web.render(request, "search.html", page=page, search=query, terms=terms,
                       status=web.library.status())
 
