@@ -332,22 +332,28 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
 @main.command()
 @click.option("--recall", type=click.FloatRange(0.5, 1.0), default=None,
               help="Recall@10 against exact search to tune for (default 0.95).")
+@click.option("--adaptor", is_flag=True,
+              help="Train a Matryoshka adaptor on the vectors first (minutes; needs torch) "
+                   "and score candidates on its shorter codes.")
 @click.pass_context
-def index(ctx: click.Context, recall: float | None) -> None:
+def index(ctx: click.Context, recall: float | None, adaptor: bool) -> None:
     """Rebuild the vector index, tuned to a recall target.
 
-    Example: papersift index --recall 0.98
+    Example: papersift index --recall 0.98 --adaptor
     """
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    built = lib.build_index(recall=recall)
+    built = lib.build_index(recall=recall, adaptor=adaptor)
     if built is None:
         err.print(f"exact search: {lib.semantic.count} vectors, under the "
                   f"{lib.settings.exact_below} from which the adaptive index is used")
     else:
+        trained = getattr(built, "adaptor", None)
+        codes = (f", candidates on {getattr(built, 'd_s', '?')}-dim adaptor codes "
+                 f"({trained.info.get('method')})" if trained is not None else "")
         err.print(f"adaptive index over {built.count} vectors, "
-                  f"{getattr(built, 'params', '')}")
+                  f"{getattr(built, 'params', '')}{codes}")
 
 
 @main.command()

@@ -127,12 +127,14 @@ class Library:
             self.catalog, batch_size=self.settings.embed_batch, progress=progress, stop=stop
         )
 
-    def build_index(self, *, recall: float | None = None) -> VectorIndex | None:
-        """Rebuild the adaptive vector index, tuned to ``recall``@10; None while the library
-        is small enough for exact search (fewer than ``settings.exact_below`` vectors)."""
+    def build_index(self, *, recall: float | None = None,
+                    adaptor: bool = False) -> VectorIndex | None:
+        """Rebuild the adaptive vector index, tuned to ``recall``@10 (with ``adaptor``, on
+        the codes of a Matryoshka adaptor trained first); None while the library is small
+        enough for exact search (fewer than ``settings.exact_below`` vectors)."""
         if self.semantic.count < self.settings.exact_below:
             return None
-        return self.semantic.rebuild_index(recall)
+        return self.semantic.rebuild_index(recall, adaptor=adaptor)
 
     def embed_in_background(self) -> threading.Thread:
         """Embed what is missing in a daemon thread while this library keeps answering.
