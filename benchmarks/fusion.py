@@ -76,16 +76,17 @@ def main() -> None:
     runs: dict[str, dict[str, list[str]]] = {name: {} for name in methods()}
     runs["lexical alone"], runs["dense alone"] = {}, {}
     for qid, text in collection.queries.items():
-        vector = lib.semantic.encode_query(text)
-        lex = lib.lexical.search(text, limit=args.depth)
-        dense = lib.semantic.search_vector(vector, limit=args.depth)
+        vector = lib.query_vector(text)
+        query = lib.analyze(text)
+        lex = lib.lexical.search(query, limit=args.depth)
+        dense = lib.dense.search(vector, limit=args.depth)
         pool = np.union1d(lex.ids, dense.ids)
-        bm25 = lib.lexical.score(text, pool)
-        _, vectors = lib.semantic.vectors_of(pool)
+        bm25 = lib.lexical.score(query, pool)
+        _, vectors = lib.dense.vectors(pool)
         cosine = vectors @ vector
         fused = {name: fuse(lex, dense, pool, bm25, cosine) for name, fuse in methods().items()}
         for name, hits in {"lexical alone": lex, "dense alone": dense, **fused}.items():
-            papers = lib.catalog.by_rowids(hits.ids[:100].tolist())
+            papers = lib.store.papers(hits.ids[:100].tolist())
             runs[name][qid] = [papers[r].id for r in hits.ids[:100].tolist()]
     print(f"`python benchmarks/fusion.py {' '.join(sys.argv[1:])}`\n")
     print(f"{len(collection.queries)} queries, {len(lib):,} documents, depth {args.depth}.\n")

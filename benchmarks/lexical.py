@@ -107,7 +107,7 @@ def bench(total: int, records: list[dict[str, object]], n: int) -> list[tuple[ob
         print(f"built {total:,} papers (catalog + tantivy + FTS5) in {built:.0f} s",
               file=sys.stderr)
         for kind, texts in queries(records, n).items():
-            ours = time_engine(lambda q: lexical.search(q, limit=10), texts)
+            ours = time_engine(lambda q: lexical.search(lexical.analyze(q), limit=10), texts)
             theirs = time_engine(
                 lambda q: fts.execute("SELECT rowid FROM docs WHERE docs MATCH ? "
                                       "ORDER BY bm25(docs) LIMIT 10", (fts_query(q),)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from papersift.library import Library
+from papersift.query import Filters
 from papersift.vectors import ExactIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,8 +28,8 @@ from common import machine, publish
 
 def sample_queries(lib: Library, n: int) -> list[str]:
     rng = random.Random(11)
-    rowids = lib.catalog.rowids()
-    papers = lib.catalog.by_rowids(rng.sample(rowids, n))
+    keys = lib.store.matching(Filters()).tolist()
+    papers = lib.store.papers(rng.sample(keys, n))
     queries = []
     for i, paper in enumerate(papers.values()):
         words = [w for w in paper.title.split() if len(w) > 3]
@@ -51,7 +52,7 @@ def encode_only(lib: Library, queries: list[str]) -> tuple[float, float, float]:
     times = []
     for q in queries:
         started = time.perf_counter()
-        lib.semantic.encode_query(q)
+        lib.encoder.encode([q])
         times.append(1000 * (time.perf_counter() - started))
     return float(np.percentile(times, 50)), float(np.percentile(times, 99)), float(np.mean(times))
 
@@ -66,21 +67,23 @@ def main() -> None:
     if not lib.semantic_ready():
         sys.exit(f"{args.library}: embed the library first (papersift embed)")
     queries = sample_queries(lib, args.queries)
-    index = lib.semantic.index()
+    dense = lib.dense
+    index = dense.index()  # type: ignore[attr-defined]
     rows = [("query encoding only", *encode_only(lib, queries))]
     for mode in ("lexical", "semantic", "hybrid"):
         rows.append((f"{mode} ({type(index).__name__ if mode != 'lexical' else 'tantivy'})",
                      *timed(lib, queries, mode)))
-    ids, vecs = lib.semantic.store.items()
-    exact = ExactIndex(lib.semantic.encoder.dim)
+    ids, vecs = dense.store.items()  # type: ignore[attr-defined]
+    exact = ExactIndex(dense.dim)
     exact.add(ids, np.asarray(vecs, dtype=np.float32))
-    lib.semantic._index = exact  # the reference: same library, brute-force vectors
+    dense._index = exact  # type: ignore[attr-defined]  # the reference: brute force
+    dense._index_snapshot = dense.store.snapshot()  # type: ignore[attr-defined]
     for mode in ("semantic", "hybrid"):
         rows.append((f"{mode} (ExactIndex, reference)", *timed(lib, queries, mode)))
     table = ["| mode | p50 ms | p99 ms | mean ms |", "|---|---:|---:|---:|"]
     table += [f"| {r[0]} | {r[1]:.1f} | {r[2]:.1f} | {r[3]:.1f} |" for r in rows]
     report = (f"`python benchmarks/search.py {' '.join(sys.argv[1:])}`\n\n"
-              f"{len(lib):,} papers, {lib.semantic.count:,} vectors, {len(queries)} queries "
+              f"{len(lib):,} papers, {dense.count:,} vectors, {len(queries)} queries "
               f"(half full titles, half 4 title words), top 10, one at a time. "
               f"Machine: {machine()}.\n\n" + "\n".join(table) + "\n")
     publish(report, args.out)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import arxiv
 import pytest
 
+from papersift.arxiv_query import parse_arxiv_query
 from papersift.library import Library
 from papersift.ranking import Filters
 from papersift.web import create_app
-from papersift.web.arxiv_api import parse_arxiv_query
 from tests.web_fixtures import RunningServer, library_copy
 
 

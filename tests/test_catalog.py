@@ -36,12 +36,12 @@ def test_same_input_twice_changes_nothing(catalog: Catalog) -> None:
 
 def test_changed_record_updates_its_row(catalog: Catalog) -> None:
     catalog.upsert([paper(1)])
-    rowid = catalog.rowid("2401.00001")
+    rowid = catalog.key_of("2401.00001")
     counts = catalog.upsert([paper(1, title="Paper one, revised", version=2)])
     assert counts.updated == 1
     stored = catalog.get("2401.00001")
     assert stored is not None and stored.title == "Paper one, revised" and stored.version == 2
-    assert catalog.rowid("2401.00001") == rowid
+    assert catalog.key_of("2401.00001") == rowid
 
 
 def test_second_source_fills_without_erasing(catalog: Catalog) -> None:
@@ -89,3 +89,36 @@ def test_failed_batch_leaves_catalog_intact(catalog: Catalog) -> None:
     with pytest.raises(Exception):  # noqa: B017 - any database error; the point is the rollback
         catalog.upsert([paper(20), broken])
     assert len(catalog) == 5 and catalog.get("2401.00020") is None
+
+
+def test_a_catalog_from_the_previous_schema_is_migrated(tmp_path: Path) -> None:
+    """A library written by papersift before schema 3 opens: votes are counted on the paper
+    rows, author names get their filter keys, and the author filter finds them."""
+    import sqlite3
+
+    from papersift.catalog.schema import MIGRATIONS, _statements
+    from papersift.query import Filters
+
+    path = tmp_path / "catalog.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for steps in MIGRATIONS[:2]:
+        for statement in _statements(str(steps[0])):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO papers (id, title, abstract, authors, categories, code_urls, "
+               "fingerprint, seq, added_at, updated_at, published) VALUES ('2401.00001', 'T', "
+               "'A', '[\"José Núñez\", \"Li Wei\"]', '[\"cs.CL\"]', '[]', 'x', 1, 'now', 'now', "
+               "'2024-01-02')")
+    db.executemany("INSERT INTO paper_authors (paper, position, name) VALUES (1, ?, ?)",
+                   [(0, "José Núñez"), (1, "Li Wei")])
+    db.executemany("INSERT INTO votes (paper, voter, created) VALUES (1, ?, 'now')",
+                   [("a",), ("b",)])
+    db.close()
+    catalog = Catalog(path)
+    migrated = catalog.get("2401.00001")
+    assert migrated is not None and migrated.votes_here == 2 and migrated.total_upvotes == 2
+    assert catalog.matching(Filters(authors=("jose nunez",))).tolist() == [1]
+    assert catalog.matching(Filters(authors=("wei",))).tolist() == [1]
+    assert catalog.by_author("JOSE NUNEZ", limit=5)[1] == 1
+    assert catalog.vote_drift() == 0
+    assert catalog.remove_vote("2401.00001", "a") and catalog.get("2401.00001").votes_here == 1  # type: ignore[union-attr]

@@ -37,7 +37,7 @@ def test_seed_files_give_their_papers(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "40 added, 0 updated, 0 unchanged, 0 rejected" in result.output
     stats = json.loads(run(tmp_path, "stats", "--json").stdout)
-    assert stats["papers"] == 40
+    assert stats["store"]["papers"] == 40
     hits = json.loads(run(tmp_path, "search", "Densing Law", "--json").stdout)["results"]
     densing = hits[0]["paper"]
     assert densing["title"] == "Densing Law of LLMs"
@@ -66,7 +66,7 @@ def test_malformed_lines_are_reported_and_the_rest_stored(tmp_path: Path) -> Non
     reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
     assert [line.split(":")[1] for line in reported] == ["3", "6", "9"]
     assert "6 added, 0 updated, 0 unchanged, 3 rejected" in result.stderr
-    assert json.loads(run(tmp_path / "lib", "stats", "--json").stdout)["papers"] == 6
+    assert json.loads(run(tmp_path / "lib", "stats", "--json").stdout)["store"]["papers"] == 6
 
 
 @pytest.mark.parametrize("problem", ["missing", "truncated", "binary", "empty", "unknown"])
@@ -90,7 +90,15 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path: Path, problem: str) -> 
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     message = result.stderr.strip().splitlines()
-    assert len(message) == 1 and str(path.name) in message[0], result.stderr
+    assert message[0].startswith("error: ") and str(path.name) in message[0], result.stderr
+    if problem != "truncated":
+        assert len(message) == 1, result.stderr
+        return
+    # every complete record before the cut is stored, searchable, and counted honestly
+    stored = json.loads(run(tmp_path / "lib", "stats", "--json").stdout)["store"]["papers"]
+    assert stored > 0 and f"({stored:,} papers read before this were stored)" in message[0]
+    assert message[1].startswith(f"{stored} added,") and len(message) == 2
+    assert run(tmp_path / "lib", "check").exit_code == 0
 
 
 def test_stdin_and_folders(tmp_path: Path) -> None:
@@ -160,12 +168,24 @@ def test_reindex_rebuilds_the_same_results(arxiv_library: Path) -> None:
         [h["paper"]["id"] for h in after["results"]]
 
 
-def test_check_finds_a_lagging_index_and_reindex_repairs_it(tmp_path: Path) -> None:
+def test_a_lagging_index_is_reported_while_a_writer_runs_and_repaired_at_open(
+        tmp_path: Path) -> None:
+    from papersift.backends.filelock import FileLock
+
     run(tmp_path, "ingest", "--no-embed", str(seed("003")))
     assert run(tmp_path, "check").exit_code == 0
     (tmp_path / "lexical" / "applied-seq").write_text("0")  # as if a crash hit mid-sync
-    lagging = run(tmp_path, "check")
+    writer = FileLock(tmp_path / "locks", "ingest")
+    writer.acquire()  # another ingest runs: opening the library must not write the index
+    try:
+        lagging = run(tmp_path, "check")
+    finally:
+        writer.release()
     assert lagging.exit_code == 1 and "behind the catalog" in lagging.stderr
+    assert "rerun the interrupted `papersift ingest`" in lagging.stderr
+    assert run(tmp_path, "check").exit_code == 0  # opened with no writer: caught up
+    found = json.loads(run(tmp_path, "search", "matryoshka", "--json").stdout)["results"]
+    assert len({r["paper"]["id"] for r in found}) == len(found) > 0  # replayed once, not twice
     assert run(tmp_path, "reindex").exit_code == 0
     assert run(tmp_path, "check").exit_code == 0
 

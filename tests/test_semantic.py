@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,9 +46,28 @@ def corpus(scifact: Path) -> list[Paper]:
     return papers
 
 
+@pytest.fixture(scope="module")
+def embedded_once(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder,
+                  corpus: list[Paper]) -> Path:
+    """The corpus, embedded once for the module (tests copy it: embedding is the slow part)."""
+    folder = tmp_path_factory.mktemp("embedded") / "lib"
+    lib = Library(folder, encoder=encoder)
+    lib.add(corpus)
+    lib.embed()
+    lib.close()
+    return folder
+
+
+def embedded_copy(embedded_once: Path, target: Path, encoder: Encoder,
+                  settings: Settings | None = None) -> Library:
+    shutil.copytree(embedded_once, target)
+    return Library(target, encoder=encoder, settings=settings)
+
+
 def test_interrupted_embedding_resumes_without_repeats(
     tmp_path: Path, encoder: Encoder, corpus: list[Paper]
 ) -> None:
+    corpus = corpus[:200]
     counting = CountingEncoder(encoder)
     lib = Library(tmp_path, encoder=counting, settings=Settings(embed_batch=8))
     lib.add(corpus)
@@ -64,7 +84,7 @@ def test_interrupted_embedding_resumes_without_repeats(
     second = reopened.embed()
     assert first + second == len(corpus)
     assert len(counting.texts) == len(set(counting.texts)) == len(corpus)
-    assert reopened.semantic.count == len(corpus) and reopened.semantic_ready()
+    assert reopened.dense.count == len(corpus) and reopened.semantic_ready()
 
 
 def test_changed_paper_is_embedded_again(tmp_path: Path, encoder: Encoder,
@@ -72,29 +92,33 @@ def test_changed_paper_is_embedded_again(tmp_path: Path, encoder: Encoder,
     lib = Library(tmp_path, encoder=encoder)
     lib.add(corpus[:50])
     lib.embed()
-    rowid = lib.catalog.rowid(corpus[0].id)
+    rowid = lib.store.key_of(corpus[0].id)
     assert rowid is not None
-    before = lib.semantic.vector_of(rowid)
+    before = lib.dense.vectors(np.asarray([rowid]))[1][0]
     lib.add([Paper(id=corpus[0].id, title="Deep sea coral reefs", abstract="Coral bleaching.")])
     assert not lib.semantic_ready()
     assert lib.embed() == 1
-    after = lib.semantic.vector_of(rowid)
+    after = lib.dense.vectors(np.asarray([rowid]))[1][0]
     assert before is not None and after is not None and float(before @ after) < 0.9
-    assert lib.semantic.count == 50
+    assert lib.dense.count == 50
 
 
-def test_modes_and_why(tmp_path: Path, encoder: Encoder, corpus: list[Paper]) -> None:
-    lib = Library(tmp_path, encoder=encoder)
-    lib.add(corpus)
-    assert lib.search("vitamin", mode="auto")[0].why[0].startswith(("title", "abstract"))
-    lib.embed()
+def test_modes_and_why(tmp_path: Path, encoder: Encoder, corpus: list[Paper],
+                       embedded_once: Path) -> None:
+    before = Library(tmp_path / "new", encoder=encoder)
+    before.add(corpus)
+    lexical = before.search("vitamin", mode="auto")
+    assert lexical.mode == "lexical" and lexical[0].why[0].startswith(("title", "abstract"))
+    lib = embedded_copy(embedded_once, tmp_path / "lib", encoder)
     query = "microstructural development of the brain in premature infants"
     semantic = lib.search(query, mode="semantic", limit=5)
     hybrid = lib.search(query, mode="hybrid", limit=5)
+    assert semantic.mode == "semantic" and hybrid.mode == "hybrid" and not hybrid.notice
     assert semantic[0].why[-1].startswith("semantic")
     assert semantic[0].score > semantic[-1].score
     assert {r.paper.id for r in hybrid} & {r.paper.id for r in semantic}
-    assert lib.search(query)[0].paper.id == hybrid[0].paper.id  # auto is hybrid now
+    auto = lib.search(query)
+    assert auto.mode == "hybrid" and auto[0].paper.id == hybrid[0].paper.id
 
 
 def test_filters_inside_the_dense_ranker(tmp_path: Path, encoder: Encoder) -> None:
@@ -117,13 +141,14 @@ def test_filters_inside_the_dense_ranker(tmp_path: Path, encoder: Encoder) -> No
                          for r in dated if r.paper.published)
 
 
-def test_similar_papers(tmp_path: Path, encoder: Encoder, corpus: list[Paper]) -> None:
-    lib = Library(tmp_path, encoder=encoder)
-    lib.add(corpus)
-    lexical = lib.similar(corpus[0].id, limit=5)
-    lib.embed()
-    dense = lib.similar(corpus[0].id, limit=5)
-    assert len(lexical) == len(dense) == 5
+def test_similar_papers(tmp_path: Path, encoder: Encoder, corpus: list[Paper],
+                        embedded_once: Path) -> None:
+    before = Library(tmp_path / "new", encoder=encoder)
+    before.add(corpus)
+    lexical = before.similar(corpus[0].id, limit=5)
+    assert lexical.mode == "lexical" and "no vector yet" in (lexical.notice or "")
+    dense = embedded_copy(embedded_once, tmp_path / "lib", encoder).similar(corpus[0].id, limit=5)
+    assert len(lexical) == len(dense) == 5 and dense.mode == "semantic" and not dense.notice
     assert corpus[0].id not in {r.paper.id for r in dense}
     assert dense[0].score >= dense[-1].score
 
@@ -142,27 +167,35 @@ def test_check_notices_damaged_vectors(tmp_path: Path, encoder: Encoder,
 
 
 def test_adaptive_index_serves_a_library_above_the_threshold(
-    tmp_path: Path, encoder: Encoder, corpus: list[Paper]
+    tmp_path: Path, encoder: Encoder, embedded_once: Path
 ) -> None:
     settings = Settings(exact_below=100)
-    lib = Library(tmp_path, encoder=encoder, settings=settings)
-    lib.add(corpus)
-    lib.embed()
+    lib = embedded_copy(embedded_once, tmp_path / "lib", encoder, settings)
+    lib.dense.prepare()
     from papersift.vectors import ExactIndex
 
     # the numpy adaptive index, or the FAISS-backed one where faiss is installed
-    assert not isinstance(lib.semantic.index(), ExactIndex)
-    assert lib.semantic.index().kind in ("adaptive", "adaptive-faiss")  # type: ignore[attr-defined]
-    query = "vitamin D deficiency and bone health"
-    adaptive = [r.paper.id for r in lib.search(query, mode="semantic", limit=10)]
-    exact = Library(tmp_path / "exact", encoder=encoder)
-    exact.add(corpus)
-    exact.embed()
-    reference = [r.paper.id for r in exact.search(query, mode="semantic", limit=10)]
-    assert len(set(adaptive) & set(reference)) >= 8
+    index = lib.dense.index()  # type: ignore[attr-defined]
+    assert not isinstance(index, ExactIndex)
+    assert index.kind in ("adaptive", "adaptive-faiss")
+    # recall is a mean over queries (the index is tuned for 0.95 on average; one query's
+    # top 10 can lose more, and float sums differ between machines' BLAS builds)
+    queries = ["vitamin D deficiency and bone health", "stem cell differentiation",
+               "cancer immunotherapy response", "antibiotic resistance in bacteria",
+               "gene expression in the brain", "insulin and type 2 diabetes",
+               "malaria transmission", "protein folding and misfolding",
+               "heart failure mortality", "DNA repair after damage"]
+    exact = Library(embedded_once, encoder=encoder)  # the same vectors, searched exactly
+    overlaps = []
+    for query in queries:
+        adaptive = {r.paper.id for r in lib.search(query, mode="semantic", limit=10)}
+        reference = {r.paper.id for r in exact.search(query, mode="semantic", limit=10)}
+        overlaps.append(len(adaptive & reference) / 10)
+    exact.close()
+    assert sum(overlaps) / len(overlaps) >= 0.85, overlaps
     # reopening finds the saved index; a paper added later is searchable without a rebuild
     lib.close()
-    again = Library(tmp_path, encoder=encoder, settings=settings)
+    again = Library(tmp_path / "lib", encoder=encoder, settings=settings)
     again.add([Paper(id="new-1", title="Quantum gravity in anti-de Sitter space",
                      abstract="Holography and black hole entropy.")])
     again.embed()

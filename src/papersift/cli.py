@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -23,11 +23,13 @@ from rich.progress import (
 )
 
 from papersift import __version__, sources
-from papersift.catalog import CatalogError
 from papersift.encoders import EncoderError
-from papersift.library import DEFAULT_PATH, Library
+from papersift.errors import LibraryError, LockBusy
+from papersift.library import DEFAULT_PATH, Library, LibraryStats
 from papersift.papers import Paper
-from papersift.ranking import Filters, SearchResult
+from papersift.query import Filters, QueryError
+from papersift.ranking import SearchResult
+from papersift.search_results import SearchResults
 from papersift.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -38,12 +40,14 @@ class UserError(click.ClickException):
     """A mistake in the input: one line on stderr, exit status 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        err.print(f"[red]error:[/red] {self.format_message()}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {_escape(self.format_message())}", markup=True,
+                  highlight=False)
 
 
 @contextmanager
-def progress_bars(enabled: bool) -> Iterator[Any]:
-    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal."""
+def progress_bars(enabled: bool, unit: str | None = None) -> Iterator[Any]:
+    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal; with a
+    ``unit`` each bar shows its rate, e.g. ``12 records/s``."""
     if not enabled:
         yield lambda task, done, total: None
         return
@@ -53,34 +57,44 @@ def progress_bars(enabled: bool) -> Iterator[Any]:
     )
     with Progress(*columns, console=err, transient=True) as bars:
         tasks: dict[str, TaskID] = {}
+        started: dict[str, float] = {}
 
         def update(task: str, done: int, total: int | None) -> None:
             if task not in tasks:
                 tasks[task] = bars.add_task(task, total=total, rate="")
-            bars.update(tasks[task], completed=done, total=total)
+                started[task] = time.monotonic()
+            elapsed = time.monotonic() - started[task]
+            rate = f"{done / elapsed:,.1f} {unit}/s" if unit and elapsed > 0 else ""
+            bars.update(tasks[task], completed=done, total=total, rate=rate)
 
         yield update
 
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
     """Open the library; only ``ingest`` may create one where there is none."""
-    path = Path(ctx.obj["library"])
-    if not create and not (path / "catalog.sqlite").exists():
+    path = ctx.obj["library"]
+    if not create and not Library.exists(path):
         raise UserError(f"no library at {path}: run `papersift ingest FILE` first, or point "
                         "--library / PAPERSIFT_LIBRARY at one")
     try:
         return Library(path, **options)
-    except CatalogError as error:
+    except LibraryError as error:
         raise UserError(str(error)) from None
 
 
 def _filters(since: datetime | None, until: datetime | None, category: tuple[str, ...],
              author: tuple[str, ...]) -> Filters:
     """Filters from the shared options (click parses dates as datetimes)."""
-    return Filters(
-        since=since.date() if since else None, until=until.date() if until else None,
-        categories=tuple(category), authors=tuple(author),
-    )
+    try:
+        return Filters.parse(since=since.date() if since else None,
+                             until=until.date() if until else None,
+                             category=category, author=author)
+    except QueryError as error:
+        raise UserError(f"--{error.field}: {str(error).split(': ', 1)[1]}") from None
+
+
+def _waiting(holder: str) -> None:
+    err.print(f"another ingest is writing to this library ({_escape(holder)}); waiting for it")
 
 
 def _paper_json(paper: Paper) -> dict[str, Any]:
@@ -105,7 +119,7 @@ def _render(rank: int, result: SearchResult, width: int = 300) -> None:
     facts = [
         _authors_line(paper),
         paper.published.isoformat() if paper.published else "",
-        f"▲ {paper.upvotes}" if paper.upvotes else "",
+        f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
         paper.organization or "",
         " ".join(paper.categories[:3]),
     ]
@@ -162,14 +176,15 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], fmt: str | None,
         mapping[source] = target
     lib = _library(ctx, create=True)
     show = progress if progress is not None else err.is_terminal
-    try:
-        with progress_bars(show) as bar:
-            report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar)
-    except sources.SourceError as error:
-        raise UserError(f"{error} (papers read before this were stored)") from None
+    with progress_bars(show) as bar:
+        report = lib.ingest(list(paths), fmt=fmt, fields=mapping or None, progress=bar,
+                            wait=_waiting)
     for rejected in report.rejected:
         err.print(_escape(str(rejected)), markup=False)
-    err.print(report.summary() + f" · {len(lib)} papers in {lib.path}")
+    for error in report.errors:
+        err.print(f"[red]error:[/red] {_escape(str(error))}", markup=True)
+    if report.read or report.rejected or not report.errors:
+        err.print(report.summary() + f" · {len(lib):,} papers in {lib.location}")
     if embed and len(lib):
         _embed(lib, show)
     if not report.ok:
@@ -216,17 +231,24 @@ def search(ctx: click.Context, query: str, since: Any, until: Any, category: tup
     results = lib.search(query, mode=mode, filters=filters,  # type: ignore[arg-type]
                          limit=limit, offset=offset)
     if as_json:
-        payload = [
-            {"rank": offset + i + 1, "score": r.score, "why": list(r.why),
-             "paper": _paper_json(r.paper)}
-            for i, r in enumerate(results)
-        ]
-        click.echo(json.dumps({"query": query, "results": payload}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps({"query": query, **_results_json(results, offset)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     if not results:
         err.print("no papers match; try fewer words or wider filters")
     for i, result in enumerate(results, start=offset + 1):
         _render(i, result)
+
+
+def _results_json(results: SearchResults, offset: int = 0) -> dict[str, Any]:
+    return {
+        "mode": results.mode, "requested": results.requested,
+        "coverage": round(results.coverage, 4), "notice": results.notice,
+        "results": [{"rank": offset + i + 1, "score": r.score, "why": list(r.why),
+                     "paper": _paper_json(r.paper)} for i, r in enumerate(results)],
+    }
 
 
 @main.command()
@@ -245,8 +267,10 @@ def show(ctx: click.Context, paper_id: str, as_json: bool) -> None:
         click.echo(json.dumps(_paper_json(paper), ensure_ascii=False, indent=1))
         return
     out.print(f"[bold]{_escape(paper.title)}[/bold]")
-    out.print(f"[dim]{_escape(paper.id)} · {paper.published or 'no date'} · "
-              f"{_escape(' '.join(paper.categories))}[/dim]")
+    facts = [paper.id, str(paper.published or "no date"), " ".join(paper.categories),
+             f"▲ {paper.total_upvotes}" if paper.total_upvotes else "",
+             paper.organization or ""]
+    out.print(f"[dim]{_escape(' · '.join(f for f in facts if f))}[/dim]")
     out.print(_escape(", ".join(paper.authors) or f"{paper.n_authors} authors"))
     out.print()
     out.print(_escape(paper.abstract))
@@ -265,12 +289,34 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     Example: papersift stats --json
     """
-    info = _library(ctx).stats()
+    lib = _library(ctx)
+    stats, status = lib.stats(), lib.status()
     if as_json:
-        click.echo(json.dumps(info, indent=1))
+        click.echo(json.dumps(_stats_json(stats, status.coverage), indent=1, default=str))
         return
-    for key, value in info.items():
-        out.print(f"{key:>18}: {_escape(str(value))}")
+    store = stats.store
+    out.print(f"{store.papers:,} papers in {_escape(stats.location)}")
+    if store.first_date:
+        out.print(f"  listed {store.first_date} .. {store.last_date} ({store.days:,} days), "
+                  f"{store.authors:,} authors, {store.votes:,} upvotes cast here")
+    out.print(f"  lexical index: {stats.lexical_documents:,} papers"
+              + ("" if status.lexical_ready else " (behind the catalog: run `papersift "
+                 "ingest` again or `papersift reindex`)"))
+    out.print(f"  vectors ({_escape(stats.encoder)}): {stats.vectors:,} "
+              f"({100 * status.coverage:.0f}% of the papers)")
+    if store.top_categories:
+        top = ", ".join(f"{c} {n:,}" for c, n in list(store.top_categories.items())[:6])
+        out.print(f"  top categories: {_escape(top)}")
+    for job in stats.jobs:
+        out.print(f"  job {_escape(job.describe())}")
+
+
+def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:
+    data = asdict(stats)
+    data["coverage"] = round(coverage, 4)
+    data["jobs"] = [{**asdict(j), "stalled": j.stalled(), "summary": j.describe()}
+                    for j in stats.jobs]
+    return data
 
 
 @main.command()
@@ -299,17 +345,26 @@ def reindex(ctx: click.Context) -> None:
     err.print(f"lexical index rebuilt: {written} papers")
 
 
-def _embed(lib: Library, show: bool) -> None:
+def _embed(lib: Library, show: bool, wait: bool = True) -> None:
     try:
-        with progress_bars(show) as bar:
-            done = lib.embed(progress=bar)
+        try:
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=False)
+        except LockBusy as busy:
+            if not wait:
+                raise UserError(f"another process is embedding this library ({busy.holder}); "
+                                "its progress shows in `papersift stats`") from None
+            err.print(f"another process is embedding this library ({_escape(busy.holder or '')}"
+                      "); waiting for it to finish, then embedding what is left")
+            with progress_bars(show) as bar:
+                done = lib.embed(progress=bar, wait=True)
     except EncoderError as error:
         raise UserError(str(error)) from None
     except KeyboardInterrupt:
         err.print("embedding interrupted; run `papersift embed` to go on where it stopped")
         raise SystemExit(130) from None
-    err.print(f"embedded {done} papers with {lib.encoder_spec} "
-              f"({lib.semantic.count} vectors stored)")
+    err.print(f"embedded {done:,} papers with {lib.encoder_spec} "
+              f"({lib.dense.count:,} vectors stored)")
 
 
 @main.command()
@@ -317,8 +372,10 @@ def _embed(lib: Library, show: bool) -> None:
               help="minilm (default, bundled), minilm-torch, or a sentence-transformers "
                    "model name in the local cache or a local model folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="When another process is embedding: wait for it, or stop at once.")
 @click.pass_context
-def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> None:
+def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool) -> None:
     """Embed every paper that has no current vector (resumable; interrupt at any time).
 
     Naming another encoder embeds the library again with it and makes it the default.
@@ -326,7 +383,7 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None) -> Non
     Example: papersift embed --encoder ./models/bge-small-en-v1.5
     """
     lib = _library(ctx, encoder=encoder)
-    _embed(lib, progress if progress is not None else err.is_terminal)
+    _embed(lib, progress if progress is not None else err.is_terminal, wait)
 
 
 @main.command()
@@ -344,16 +401,7 @@ def index(ctx: click.Context, recall: float | None, adaptor: bool) -> None:
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    built = lib.build_index(recall=recall, adaptor=adaptor)
-    if built is None:
-        err.print(f"exact search: {lib.semantic.count} vectors, under the "
-                  f"{lib.settings.exact_below} from which the adaptive index is used")
-    else:
-        trained = getattr(built, "adaptor", None)
-        codes = (f", candidates on {getattr(built, 'd_s', '?')}-dim adaptor codes "
-                 f"({trained.info.get('method')})" if trained is not None else "")
-        err.print(f"adaptive index over {built.count} vectors, "
-                  f"{getattr(built, 'params', '')}{codes}")
+    err.print(lib.build_index(recall=recall, adaptor=adaptor))
 
 
 @main.command()
@@ -375,11 +423,11 @@ def similar(ctx: click.Context, paper_id: str, since: Any, until: Any,
     filters = _filters(since, until, category, author)
     results = lib.similar(paper_id, limit=limit, filters=filters)
     if as_json:
-        payload = [{"rank": i + 1, "score": r.score, "paper": _paper_json(r.paper)}
-                   for i, r in enumerate(results)]
-        click.echo(json.dumps({"paper": paper_id, "similar": payload}, ensure_ascii=False,
-                              indent=1))
+        click.echo(json.dumps({"paper": paper_id, **_results_json(results)},
+                              ensure_ascii=False, indent=1))
         return
+    if results.notice:
+        err.print(f"note: {_escape(results.notice)}")
     for i, result in enumerate(results, start=1):
         _render(i, result)
 
@@ -430,6 +478,94 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
     out.print(table)
 
 
+@main.group()
+def vectors() -> None:
+    """Move a library's vectors between machines (embed once, on a GPU box, use anywhere)."""
+
+
+@vectors.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def vectors_export(ctx: click.Context, file: str) -> None:
+    """Write the vectors of every paper, with the paper ids and the encoder, to FILE (.npz).
+
+    Example: papersift vectors export library-vectors.npz
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            written = lib.export_vectors(file, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    err.print(f"wrote {written:,} vectors of {lib.dense.name} to {_escape(file)}")
+
+
+@vectors.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--encoder", "-e", "encoder", metavar="NAME",
+              help="The encoder that made a bare .npy file (an .npz file says it itself).")
+@click.pass_context
+def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
+    """Store the vectors in FILE for the papers this library has; semantic search is ready
+    when it ends. Vectors of another encoder are refused.
+
+    Example: papersift vectors import ../shared/data/arxiv-75k-minilm.f16.npy -e minilm-l6-int8
+    """
+    lib = _library(ctx)
+    try:
+        with progress_bars(err.is_terminal) as bar:
+            report = lib.import_vectors(file, encoder=encoder, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    except EncoderError as error:
+        raise UserError(str(error)) from None
+    status = lib.status()
+    err.print(f"imported {report.stored:,} of {report.total:,} vectors"
+              + (f" ({report.unknown:,} for papers not in this library)" if report.unknown
+                 else "")
+              + f"; {status.embedded:,} of {status.papers:,} papers have vectors")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """Background jobs (embedding): what each is doing, in whichever process runs it.
+
+    Example: papersift jobs
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    states = _library(ctx).status().jobs
+    if not states:
+        err.print("no jobs have run in this library yet")
+    for job in states:
+        out.print(_escape(job.describe()))
+
+
+@jobs.command("run")
+@click.option("--every", default=10.0, show_default=True, type=click.FloatRange(1.0),
+              help="Seconds between checks for new work.")
+@click.pass_context
+def jobs_run(ctx: click.Context, every: float) -> None:
+    """Run the background jobs in this process until interrupted: embed what other processes
+    add (for servers started with --no-embed, e.g. many web workers on several hosts).
+
+    Example: papersift jobs run
+    """
+    import time
+
+    lib = _library(ctx)
+    lib.start_jobs(embed=True, every=every)
+    err.print("running jobs; Ctrl-C stops them (their work so far is kept)")
+    try:
+        while True:
+            time.sleep(60)
+            for job in lib.status().jobs:
+                err.print(_escape(job.describe()))
+    except KeyboardInterrupt:
+        lib.close()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback needs PAPERSIFT_SECRET.")
@@ -437,8 +573,13 @@ def eval_command(ctx: click.Context, folder: str, modes: tuple[str, ...], split:
 @click.option("--embed/--no-embed", default=True, show_default=True,
               help="Embed papers that have no vector in the background while serving.")
 @click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For (behind a proxy).")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (about one per core); they share the library.")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A web setting (see README), e.g. --set per_page=50 --set title=Lab.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
+          workers: int, overrides: tuple[str, ...]) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
     Search answers at once (lexical); semantic search switches on when the background
@@ -447,14 +588,18 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     Example: papersift serve --port 8000
     """
     try:
-        from papersift.web.serve import ServeError
+        from papersift.web.serve import ServeError, web_settings
         from papersift.web.serve import serve as run_server
     except ImportError as error:
         raise UserError(f"{error}: pip install 'papersift[server]'") from None
+    try:
+        settings = web_settings(overrides)
+    except ValueError as error:
+        raise UserError(f"--set: {error}") from None
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers)
+                   proxy_headers=proxy_headers, workers=workers, settings=settings)
     except ServeError as error:
         raise UserError(str(error)) from None
 
@@ -472,6 +617,13 @@ def _library_given(ctx: click.Context) -> bool:
     source = root.get_parameter_source("library")
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
+
+# The harvest and map commands live in their own modules, which use the helpers above.
+from papersift.cli_harvest import harvest  # noqa: E402
+from papersift.map_cli import map_command  # noqa: E402
+
+main.add_command(harvest)
+main.add_command(map_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

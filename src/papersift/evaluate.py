@@ -9,6 +9,7 @@ reports it); ``tests/test_evaluate.py`` checks them against ranx on the same run
 from __future__ import annotations
 
 import json
+import logging
 import math
 import tempfile
 import time
@@ -29,6 +30,8 @@ __all__ = [
     "recall",
     "run_eval",
 ]
+
+log = logging.getLogger(__name__)
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, list[str]]
@@ -154,9 +157,15 @@ def run_eval(
     with tempfile.TemporaryDirectory(prefix="papersift-eval-") as scratch:
         lib = Library(library or scratch, encoder=encoder, settings=settings)
         report = lib.ingest([collection.corpus], fmt="beir")
-        if report.rejected:
-            raise EvalError(f"{collection.corpus}: {len(report.rejected)} documents rejected, "
-                            f"first: {report.rejected[0]}")
+        # real collections hold a few empty documents: they cannot be found, so skip them
+        empty = [r for r in report.rejected if r.empty]
+        rejected = [r for r in report.rejected if not r.empty]
+        if rejected:
+            raise EvalError(f"{collection.corpus}: {len(rejected)} documents rejected, "
+                            f"first: {rejected[0]}")
+        if empty:
+            log.warning("%s: skipped %d empty documents (no title or text), first at line %d",
+                        collection.corpus, len(empty), empty[0].line)
         if any(m != "lexical" for m in modes):
             lib.embed(progress=progress or (lambda *a: None))
         results = []

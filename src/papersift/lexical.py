@@ -16,23 +16,28 @@ list from the indexed text as well measured no better (``benchmarks/verbose.py``
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import tantivy
 
-from papersift.catalog import Catalog, Change
+from papersift.backends.base import Change, LexicalQuery, PaperStore
+from papersift.backends.filelock import FileLock
 from papersift.papers import Paper
 from papersift.phrasing import strip_request
-from papersift.ranking import Filters, Hits, ParsedQuery, parse_query
+from papersift.query import Filters, ParsedQuery, name_key, parse_query
+from papersift.ranking import Hits
 from papersift.stopwords import STOPWORDS
 
 __all__ = ["LexicalIndex", "analyzer"]
 
 _ANALYZER = "papersift_en"
-_SCHEMA_VERSION = "1"
+#: 2: author names indexed as :func:`papersift.query.name_key` writes them; paper ids.
+_SCHEMA_VERSION = "2"
+#: Seconds between checks for commits made by other processes.
+_RELOAD_EVERY = 0.5
 
 
 def analyzer(*, query: bool = False) -> tantivy.TextAnalyzer:
@@ -53,17 +58,15 @@ def analyzer(*, query: bool = False) -> tantivy.TextAnalyzer:
 
 
 def _names_analyzer() -> tantivy.TextAnalyzer:
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
+    # Names arrive already normalised by ``name_key`` (the same function the catalog uses),
+    # so the author filter means the same thing in both engines.
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("rowid", indexed=True, fast=True)
+    builder.add_text_field("id", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("body", tokenizer_name=_ANALYZER, index_option="position")
     builder.add_text_field("authors", tokenizer_name="names", index_option="position")
     builder.add_text_field("category", tokenizer_name="raw", index_option="basic")
@@ -90,8 +93,12 @@ class LexicalIndex:
         self.directory.mkdir(parents=True, exist_ok=True)
         version_file = self.directory / "papersift-schema"
         if version_file.exists() and version_file.read_text().strip() != _SCHEMA_VERSION:
-            shutil.rmtree(self.directory)  # derived data: rebuilt from the catalog below
-            self.directory.mkdir(parents=True)
+            with self._writer_lock():
+                if version_file.read_text().strip() != _SCHEMA_VERSION:
+                    # derived data: rebuilt from the catalog by the next sync
+                    for child in self.directory.iterdir():
+                        if child.name != ".writer-lock.lock":
+                            shutil.rmtree(child) if child.is_dir() else child.unlink()
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
         self.index.register_tokenizer(_ANALYZER, analyzer())
@@ -99,7 +106,17 @@ class LexicalIndex:
         version_file.write_text(_SCHEMA_VERSION)
         self._analyzer = analyzer()
         self._query_analyzer = analyzer(query=True)
-        self._names = _names_analyzer()
+        self._reloaded = time.monotonic()
+
+    def _writer_lock(self) -> FileLock:
+        return FileLock(self.directory, ".writer-lock")
+
+    def refresh(self) -> None:
+        """See commits other processes made (checked at most every half second)."""
+        now = time.monotonic()
+        if now - self._reloaded >= _RELOAD_EVERY:
+            self._reloaded = now
+            self.index.reload()
 
     @property
     def applied_seq(self) -> int:
@@ -113,45 +130,66 @@ class LexicalIndex:
         tmp.replace(self.directory / "applied-seq")
 
     # -- writing --------------------------------------------------------------------------
-    def sync(self, catalog: Catalog, *, on_progress: Iterable[int] | None = None) -> int:
-        """Bring the index up to the catalog's latest change; returns documents written."""
-        applied, target = self.applied_seq, catalog.seq
-        if applied >= target:
+    def sync(self, store: PaperStore) -> int:
+        """Bring the index up to the store's latest change; returns documents written.
+
+        One process writes at a time (tantivy allows one writer): another one waits for it,
+        then writes whatever is still missing.
+        """
+        if self.applied_seq >= store.seq:
             return 0
-        writer = self.index.writer(heap_size=128_000_000, num_threads=1)
-        written = 0
-        for batch in catalog.changes_since(applied):
-            written += self._apply(writer, batch)
-        writer.commit()
-        writer.wait_merging_threads()
-        self._set_applied_seq(target)
+        with self._writer_lock():
+            applied, target = self.applied_seq, store.seq
+            if applied >= target:
+                self.index.reload()
+                return 0
+            writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+            # a process killed while committing leaves files no commit lists; the next
+            # commit may need one of their names (FileAlreadyExists on a .del file)
+            writer.garbage_collect_files()
+            written = 0
+            for batch in store.changes_since(applied):
+                written += self._apply(writer, batch)
+            writer.commit()
+            writer.wait_merging_threads()
+            self._set_applied_seq(target)
         self.index.reload()
         return written
 
     def _apply(self, writer: tantivy.IndexWriter, changes: list[Change]) -> int:
+        # Delete by query: tantivy-py's delete_documents_by_term builds a signed term for a
+        # Python int, which never matches the unsigned key field, so replayed or updated
+        # papers were indexed twice (found while testing crash repair).
+        keys = [change.key for change in changes]
+        writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, "rowid", keys))
+        written = 0
         for change in changes:
-            writer.delete_documents_by_term("rowid", change.rowid)
             if change.paper is not None:
-                writer.add_document(self._document(change.rowid, change.paper))
-        return len(changes)
+                writer.add_document(self._document(change.key, change.paper))
+                written += 1
+        return written
 
     def _document(self, rowid: int, paper: Paper) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_unsigned("rowid", rowid)
+        doc.add_text("id", paper.id)
         doc.add_text("body", f"{paper.title}\n{paper.abstract}")
         for name in paper.authors:
-            doc.add_text("authors", name)
+            doc.add_text("authors", name_key(name))
         for category in paper.categories:
             doc.add_text("category", category)
         if paper.published:
             doc.add_date("published", _as_datetime(paper.published))
         return doc
 
-    def rebuild(self, catalog: Catalog) -> int:
-        """Drop the index and build it again from the catalog."""
-        shutil.rmtree(self.directory, ignore_errors=True)
+    def rebuild(self, store: PaperStore) -> int:
+        """Drop the index and build it again from the store."""
+        with self._writer_lock():
+            for child in self.directory.iterdir():
+                if child.name != ".writer-lock.lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
         self._open()
-        return self.sync(catalog)
+        return self.sync(store)
 
     # -- searching ------------------------------------------------------------------------
     def terms(self, text: str) -> list[str]:
@@ -162,6 +200,14 @@ class LexicalIndex:
         """The terms a query's free text is searched with: request phrasing and the fuller
         stop list removed (see the module docstring)."""
         return list(self._query_analyzer.analyze(strip_request(text)))
+
+    def analyze(self, text: str, *, syntax: bool = True) -> LexicalQuery:
+        """Parse and analyse a query once; ``syntax=False`` reads quotes and minus signs as
+        plain text (for searching with a paper's own title and abstract)."""
+        parsed = parse_query(text) if syntax else ParsedQuery(text=text)
+        terms = [*self.query_terms(parsed.text),
+                 *(t for p in parsed.phrases for t in self.terms(p))]
+        return LexicalQuery(text=text, parsed=parsed, terms=tuple(dict.fromkeys(terms)))
 
     def _text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -191,39 +237,38 @@ class LexicalIndex:
 
     def filter_query(self, filters: Filters) -> tantivy.Query | None:
         """The filters as one non-scoring tantivy query (None when there are none)."""
+        must = tantivy.Occur.Must
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if filters.since or filters.until:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.range_query(
+            clauses.append((must, tantivy.Query.range_query(
                 self.schema, "published", tantivy.FieldType.Date,
                 _as_datetime(filters.since) if filters.since else None,
                 _as_datetime(filters.until) if filters.until else None,
             )))
         if filters.categories:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(
-                self.schema, "category", list(filters.categories)
-            )))
-        for author in filters.authors:
-            words = list(self._names.analyze(author))
-            if len(words) > 1:
-                query = tantivy.Query.phrase_query(self.schema, "authors", _phrase(words))
-            elif words:
-                query = tantivy.Query.term_query(self.schema, "authors", words[0])
+            clauses.append((must, tantivy.Query.term_set_query(
+                self.schema, "category", list(filters.categories))))
+        if filters.ids:
+            clauses.append((must, tantivy.Query.term_set_query(
+                self.schema, "id", list(filters.ids))))
+        for key in filters.author_keys:
+            words = key.split()
+            if not words:  # names nobody (query.name_matches)
+                clauses.append((must, tantivy.Query.term_set_query(self.schema, "id", [])))
+            elif len(words) == 1:
+                clauses.append((must, tantivy.Query.term_query(self.schema, "authors", words[0])))
             else:
-                continue
-            clauses.append((tantivy.Occur.Must, query))
+                clauses.append((must, tantivy.Query.phrase_query(
+                    self.schema, "authors", _phrase(words))))
         if not clauses:
             return None
         return tantivy.Query.const_score_query(tantivy.Query.boolean_query(clauses), 0.0)
 
-    def search(self, query: str, *, filters: Filters | None = None, limit: int = 10,
-               syntax: bool = True) -> Hits:
-        """BM25 top ``limit`` for any query text; filters run inside the engine.
-
-        With ``syntax=False`` quotes and minus signs are plain text (for searching with a
-        paper's own title and abstract).
-        """
-        parsed = parse_query(query) if syntax else ParsedQuery(text=query)
-        text = self._text_query(parsed)
+    def search(self, query: LexicalQuery, *, filters: Filters | None = None,
+               limit: int = 10) -> Hits:
+        """BM25 top ``limit`` for an analysed query; filters run inside the engine."""
+        self.refresh()
+        text = self._text_query(query.parsed)
         if text is None:
             return Hits.empty()
         filtered = self.filter_query(filters) if filters else None
@@ -233,29 +278,22 @@ class LexicalIndex:
             )
         return self._collect(text, limit)
 
-    def score(self, query: str, rowids: np.ndarray) -> np.ndarray:
+    def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
         """BM25 scores of the given papers for a query (0 where no term matches)."""
-        scores = np.zeros(len(rowids), dtype=np.float32)
-        text = self._text_query(parse_query(query))
-        if text is None or len(rowids) == 0:
+        scores = np.zeros(len(keys), dtype=np.float32)
+        text = self._text_query(query.parsed)
+        if text is None or len(keys) == 0:
             return scores
-        only = tantivy.Query.term_set_query(self.schema, "rowid", [int(r) for r in rowids])
-        query_ = tantivy.Query.boolean_query(
+        only = tantivy.Query.const_score_query(  # restricts without adding to the score
+            tantivy.Query.term_set_query(self.schema, "rowid", [int(r) for r in keys]), 0.0)
+        combined = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, text), (tantivy.Occur.Must, only)]
         )
-        hits = self._collect(query_, len(rowids))
-        position = {int(r): i for i, r in enumerate(rowids.tolist())}
-        for rowid, value in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
-            scores[position[rowid]] = value
+        hits = self._collect(combined, len(keys))
+        position = {int(r): i for i, r in enumerate(keys.tolist())}
+        for key, value in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            scores[position[key]] = value
         return scores
-
-    def matching(self, filters: Filters) -> np.ndarray:
-        """Row ids of every paper that passes the filters (for the dense rankers)."""
-        query = self.filter_query(filters)
-        if query is None:
-            return np.empty(0, dtype=np.int64)
-        searcher = self.index.searcher()
-        return self._collect(query, max(searcher.num_docs, 1)).ids
 
     def _collect(self, query: tantivy.Query, limit: int) -> Hits:
         searcher = self.index.searcher()
@@ -270,4 +308,5 @@ class LexicalIndex:
 
     @property
     def count(self) -> int:
+        self.refresh()
         return int(self.index.searcher().num_docs)

@@ -1,19 +1,25 @@
-"""What every ranker shares: filters, ranked hits, fusion and explanations."""
+"""What every ranker shares: ranked hits, fusion and explanations.
+
+``Hits`` is the one result shape of every ranker (lexical, dense, fused) and of the vector
+indexes: ``ids`` and ``scores`` arrays, best first. A single ranking is one-dimensional; a
+batch of queries (the vector indexes' ``search``) is two-dimensional, padded with id -1 and
+score -inf, and :meth:`Hits.row` gives one query's ranking of it.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 
 from papersift.papers import Paper
+from papersift.query import Filters, ParsedQuery, parse_query
 
 __all__ = [
     "Filters",
     "Hits",
+    "ParsedQuery",
     "SearchResult",
     "parse_query",
     "reciprocal_rank_fusion",
@@ -22,34 +28,8 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Filters:
-    """Restrictions applied inside every ranker (never by trimming a short result list)."""
-
-    since: date | None = None
-    until: date | None = None
-    categories: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.categories or self.authors)
-
-    def accepts(self, paper: Paper) -> bool:
-        """Whether a paper passes; used to check rankers, not to filter their output."""
-        if self.since and (paper.published is None or paper.published < self.since):
-            return False
-        if self.until and (paper.published is None or paper.published > self.until):
-            return False
-        if self.categories and not set(self.categories) & set(paper.categories):
-            return False
-        if self.authors:
-            names = [a.casefold() for a in paper.authors]
-            return all(any(w.casefold() in n for n in names) for w in self.authors)
-        return True
-
-
-@dataclass(frozen=True, slots=True)
 class Hits:
-    """A ranked list from one ranker: catalog row ids and their scores, best first."""
+    """Ranked ids (a backend's paper keys, or vector ids) and their scores, best first."""
 
     ids: np.ndarray
     scores: np.ndarray
@@ -61,6 +41,25 @@ class Hits:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """``ids, scores = hits``."""
+        return iter((self.ids, self.scores))
+
+    def row(self, i: int) -> Hits:
+        """Query ``i`` of a batch, without its padding."""
+        ids, scores = self.ids[i], self.scores[i]
+        keep = ids >= 0
+        return Hits(ids[keep], scores[keep])
+
+    def slice(self, offset: int, limit: int) -> Hits:
+        """Results ``offset`` to ``offset + limit`` of a single ranking."""
+        return Hits(self.ids[offset : offset + limit], self.scores[offset : offset + limit])
+
+    def without(self, key: int) -> Hits:
+        """The same ranking without one id."""
+        keep = self.ids != key
+        return Hits(self.ids[keep], self.scores[keep])
+
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
@@ -70,32 +69,6 @@ class SearchResult:
     score: float
     why: tuple[str, ...] = ()
     highlights: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedQuery:
-    """User query text split into free terms, quoted phrases and excluded words."""
-
-    text: str
-    phrases: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
-
-
-_PHRASE_RE = re.compile(r'"([^"]*)"')
-_EXCLUDED_RE = re.compile(r"(?:^|\s)-(\w[\w\-]*)")
-
-
-def parse_query(query: str) -> ParsedQuery:
-    """Split a query into free text, ``"quoted phrases"`` and ``-excluded`` words.
-
-    Nothing else is syntax: operators, colons, stars and brackets are plain text, so no
-    query can fail to parse.
-    """
-    phrases = tuple(p.strip() for p in _PHRASE_RE.findall(query) if p.strip())
-    rest = _PHRASE_RE.sub(" ", query).replace('"', " ")
-    excluded = tuple(_EXCLUDED_RE.findall(rest))
-    rest = _EXCLUDED_RE.sub(" ", rest)
-    return ParsedQuery(text=" ".join(rest.split()), phrases=phrases, excluded=excluded)
 
 
 def reciprocal_rank_fusion(

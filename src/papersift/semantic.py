@@ -1,9 +1,14 @@
-"""The semantic side of a library: one encoder's vectors, kept in step with the catalog.
+"""The embedded dense ranker: one encoder's vectors on disk, searched by the vector index.
 
-Embedding is resumable. Papers are embedded in catalog order ``(seq, rowid)`` and each
-stored batch is followed by the cursor of the last paper it holds (``cursor.json``, written
-atomically). A run that is interrupted anywhere restarts after the last stored batch: the
-batch in flight is embedded again (its stale vectors are removed first), nothing else is.
+Vectors live in a :class:`~papersift.vectors.store.VectorStore` under
+``<library>/vectors/<encoder name>/``. Embedding
+itself (reading papers, encoding them) is the library's job; this class stores what it is
+given (:meth:`SemanticIndex.write`), keeps the search index in step, and answers
+:meth:`SemanticIndex.search` with filters compiled by the paper store.
+
+Many processes may read while one writes (the library's ``embed`` job lock):
+:meth:`refresh` picks up what the writer published, adding new vectors to the in-memory
+index without rebuilding it.
 """
 
 from __future__ import annotations
@@ -13,25 +18,26 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from papersift.catalog import Catalog
-from papersift.encoders import Encoder
-from papersift.papers import document_text
+from papersift.backends.base import PaperStore
+from papersift.query import Filters
 from papersift.ranking import Hits
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 from papersift.vectors.adaptor import Adaptor, AdaptorError
-from papersift.vectors.store import VectorStore, atomic_write
+from papersift.vectors.store import Snapshot, VectorStore
 
 __all__ = ["SemanticIndex", "one_blas_thread"]
 
 _BLAS: ThreadpoolController | None = None
+#: Seconds between checks for vectors other processes stored.
+_RELOAD_EVERY = 0.5
 
 
 def one_blas_thread() -> Any:
@@ -47,9 +53,6 @@ def one_blas_thread() -> Any:
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=1, user_api="blas")
 
-#: ``progress(task, done, total)``, as in :mod:`papersift.library`.
-Progress = Callable[[str, int, int | None], None]
-
 
 def _faiss_available() -> bool:
     return importlib.util.find_spec("faiss") is not None
@@ -62,97 +65,125 @@ def _adaptive_class(kind: str | None) -> type[AdaptiveIndex] | type[FaissAdaptiv
 class SemanticIndex:
     """Vectors of one encoder under ``<library>/vectors/<encoder name>/``."""
 
-    def __init__(self, directory: Path, encoder: Encoder, *, exact_below: int = 20_000,
-                 recall: float = 0.95) -> None:
+    def __init__(self, directory: Path, *, name: str, dim: int, store: PaperStore,
+                 exact_below: int = 20_000, recall: float = 0.95) -> None:
         self.directory = Path(directory)
-        self.encoder = encoder
+        self.name = name
+        self.dim = dim
+        self.papers = store
         self.exact_below = exact_below
         self.recall = recall
-        self.store = VectorStore.open(self.directory, encoder=encoder.name, dim=encoder.dim)
+        self.store = VectorStore.open(self.directory, encoder=name, dim=dim)
         self._index: VectorIndex | None = None
+        self._index_snapshot: Snapshot | None = None  # the store snapshot it reflects
+        self._indexed: np.ndarray = np.empty(0, np.int64)  # the ids the index holds
+        self._absorbed: set[str] = set()  # the segments whose vectors it holds
         self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._allowed: OrderedDict[tuple[Filters, int], np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
+        self._checked = time.monotonic()
 
-    # -- progress cursor ------------------------------------------------------------------
-    def cursor(self) -> tuple[int, int]:
-        """``(seq, rowid)`` of the last paper whose vector is stored."""
+    # -- writing --------------------------------------------------------------------------
+    def write(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Store vectors (replacing older ones of the same papers) in one published snapshot.
+
+        Which papers have a current vector is recorded by the paper store afterwards; a
+        crash between the two embeds those papers again, replacing these vectors.
+        """
+        keys = np.asarray(keys, dtype=np.int64)
+        self.store.replace(keys, keys, np.asarray(vectors).astype(np.float16))
+        self._published()
+
+    def legacy_cursor(self) -> tuple[int, int] | None:
+        """``(seq, key)`` of the last embedded paper, as papersift before schema 4 kept it
+        (``cursor.json``); None when there is none."""
         path = self.directory / "cursor.json"
         if not path.exists():
-            return (0, 0)
+            return None
         data = json.loads(path.read_text())
         return int(data["seq"]), int(data["rowid"])
 
-    def _set_cursor(self, seq: int, rowid: int) -> None:
-        payload = json.dumps({"seq": seq, "rowid": rowid}).encode()
-        atomic_write(self.directory / "cursor.json", payload)
+    def drop_legacy_cursor(self) -> None:
+        (self.directory / "cursor.json").unlink(missing_ok=True)
 
-    def pending(self, catalog: Catalog) -> int:
-        """Papers written since the last stored vector."""
-        return catalog.count_after(*self.cursor())
+    def forget(self, keys: np.ndarray) -> None:
+        """Drop the vectors of removed papers."""
+        if len(keys) and self.store.remove(np.asarray(keys, dtype=np.int64)):
+            self._published()
 
-    def current(self, catalog: Catalog) -> bool:
-        """Whether the vectors include the catalog's latest change (a cheap check)."""
-        return self.store.count > 0 and self.store.applied_seq >= catalog.seq
+    @property
+    def applied_seq(self) -> int:
+        return self.store.applied_seq
 
-    # -- embedding ------------------------------------------------------------------------
-    def sync(
-        self,
-        catalog: Catalog,
-        *,
-        batch_size: int = 64,
-        progress: Progress | None = None,
-        stop: threading.Event | None = None,
-    ) -> int:
-        """Embed every paper written since the cursor; returns how many were embedded."""
-        total = self.pending(catalog)
-        done = 0
-        started = time.perf_counter()
-        chunk = batch_size * 16  # one stored segment per chunk keeps segments few and large
-        while stop is None or not stop.is_set():
-            changes = catalog.written_after(*self.cursor(), limit=chunk)
-            if not changes:
-                break
-            ids = np.fromiter((c.rowid for c in changes), dtype=np.int64, count=len(changes))
-            texts = [document_text(c.paper.title, c.paper.abstract)
-                     for c in changes if c.paper is not None]
-            vecs = self.encoder.encode(texts, batch_size=batch_size)
-            self.store.remove(ids)  # stale vectors of changed papers, or of a batch in flight
-            self.store.add(ids, vecs.astype(np.float16))
-            self._set_cursor(changes[-1].seq, changes[-1].rowid)
-            done += len(changes)
-            if progress is not None:
-                rate = done / max(time.perf_counter() - started, 1e-9)
-                progress(f"embed {rate:.0f}/s", done, total)
-        if stop is None or not stop.is_set():
-            removed = catalog.removed_since(max(self.store.applied_seq, 0))
-            if removed:
-                self.store.remove(np.asarray(removed, dtype=np.int64))
-            self.store.applied_seq = max(catalog.seq, self.cursor()[0])
+    def mark_applied(self, seq: int) -> None:
+        """Record that the vectors include every store change up to ``seq``."""
+        if seq != self.store.applied_seq:
+            self.store.applied_seq = seq
+
+    def _published(self) -> None:
         with self._lock:
             self._table = None
-        if done and (stop is None or not stop.is_set()):
-            index = self._open_index()  # built here, not by the next search
-            with self._lock:
-                self._index = index
-        return done
+            self._allowed.clear()
+
+    # -- keeping up with other processes --------------------------------------------------
+    def refresh(self, *, force: bool = False) -> None:
+        """Pick up vectors another process stored (checked at most every half second)."""
+        now = time.monotonic()
+        if not force and now - self._checked < _RELOAD_EVERY:
+            return
+        self._checked = now
+        if self.store.reload():
+            self._published()
+
+    def _absorb(self, index: VectorIndex) -> VectorIndex:
+        """Bring an index in step with the store: vectors of segments it has not seen are
+        added (replacing older vectors of the same papers), removed papers are dropped."""
+        snap = self.store.snapshot()
+        ids = self.store.ids(snap)
+        if isinstance(index, ExactIndex) and len(ids) >= self.exact_below:
+            return self._open_index(snap)
+        names = {s.name for s in snap.segments}
+        fresh_ids, fresh_vecs = self.store.items_in(snap, names - self._absorbed)
+        gone = np.union1d(np.setdiff1d(self._indexed, ids),
+                          np.intersect1d(fresh_ids, self._indexed))
+        if len(gone):
+            index.remove(gone)
+        if len(fresh_ids):
+            index.add(fresh_ids, np.asarray(fresh_vecs, dtype=np.float32))
+        self._indexed, self._absorbed = np.sort(ids), names
+        return index
 
     # -- searching ------------------------------------------------------------------------
     @property
     def count(self) -> int:
+        self.refresh()
         return self.store.count
 
     def index(self) -> VectorIndex:
         """The search index over the stored vectors: exact for small libraries, else the
         adaptive index saved under ``index/``, brought up to date with the store."""
+        self.refresh()
         with self._lock:
+            snap = self.store.snapshot()
             if self._index is None:
-                self._index = self._open_index()
+                self._index = self._open_index(snap)
+            elif self._index_snapshot is not snap:
+                self._index = self._absorb(self._index)
+            self._index_snapshot = snap
             return self._index
 
-    def _open_index(self) -> VectorIndex:
-        ids, vecs = self.store.items()
+    def prepare(self) -> None:
+        """Make the index current and save it (after embedding), so searches start fast."""
+        index = self.index()
+        if isinstance(index, (AdaptiveIndex, FaissAdaptiveIndex)):
+            self._save_index(index)
+
+    def _open_index(self, snap: Snapshot) -> VectorIndex:
+        ids, vecs = self.store.ids(snap), self.store.vectors(snap)
+        self._indexed = np.sort(ids)
+        self._absorbed = {s.name for s in snap.segments}
         if len(ids) < self.exact_below:
-            exact = ExactIndex(self.encoder.dim)
+            exact = ExactIndex(self.dim)
             if len(ids):
                 exact.add(ids, np.asarray(vecs, dtype=np.float32))
             return exact
@@ -166,15 +197,11 @@ class SemanticIndex:
             adaptive = _adaptive_class(kind).load(folder)
         except AdaptorError:  # saved with an adaptor this version cannot read: train anew
             return self.rebuild_index(adaptor=True)
-        indexed = adaptive.ids
-        stale = np.setdiff1d(indexed, ids)
-        fresh = np.isin(ids, indexed, invert=True)
-        if len(stale) or fresh.any():  # papers embedded or removed since it was saved
-            adaptive.remove(stale)
-            if fresh.any():
-                adaptive.add(ids[fresh], np.asarray(vecs[fresh], dtype=np.float32))
-            self._save_index(adaptive)
-        return adaptive
+        self._indexed = np.sort(adaptive.ids)
+        absorbed = folder / "segments.json"
+        if absorbed.exists():  # the segments whose vectors the saved index holds
+            self._absorbed = set(json.loads(absorbed.read_text()))
+        return self._absorb(adaptive)
 
     def rebuild_index(self, recall: float | None = None, *,
                       adaptor: bool = False) -> AdaptiveIndex | FaissAdaptiveIndex:
@@ -185,17 +212,19 @@ class SemanticIndex:
         IVF-Flat at equal recall at 1M vectors, where the numpy stage is 0.88-0.95x; see
         BENCHMARKS.md); where faiss cannot be imported, the numpy index (without adaptor).
         """
-        ids, vecs = self.store.items()
-        vecs = np.asarray(vecs, dtype=np.float32)
+        snap = self.store.snapshot()
+        ids = self.store.ids(snap)
+        vecs = np.asarray(self.store.vectors(snap), dtype=np.float32)
         if _faiss_available():
             trained = Adaptor.fit(vecs) if adaptor else None
             index: AdaptiveIndex | FaissAdaptiveIndex = FaissAdaptiveIndex.build(
                 ids, vecs, recall=recall or self.recall, adaptor=trained)
         else:
             index = AdaptiveIndex.build(ids, vecs, recall=recall or self.recall)
-        self._save_index(index)
         with self._lock:
-            self._index = index
+            self._index, self._index_snapshot = index, snap
+            self._indexed, self._absorbed = np.sort(ids), {s.name for s in snap.segments}
+        self._save_index(index)
         return index
 
     def _save_index(self, index: AdaptiveIndex | FaissAdaptiveIndex) -> None:
@@ -203,27 +232,40 @@ class SemanticIndex:
         folder, fresh, old = (self.directory / n for n in ("index", "index.new", "index.old"))
         shutil.rmtree(fresh, ignore_errors=True)
         index.save(fresh)
+        (fresh / "segments.json").write_text(json.dumps(sorted(self._absorbed)))
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
             folder.rename(old)
         fresh.rename(folder)
         shutil.rmtree(old, ignore_errors=True)
 
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.encoder.encode([text])[0]
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """Keys the filters accept, compiled by the paper store (cached per store change)."""
+        key = (filters, self.papers.seq)
+        with self._lock:
+            found = self._allowed.get(key)
+            if found is not None:
+                self._allowed.move_to_end(key)
+                return found
+        found = self.papers.matching(filters)
+        with self._lock:
+            self._allowed[key] = found
+            while len(self._allowed) > 32:
+                self._allowed.popitem(last=False)
+        return found
 
-    def search_vector(self, vector: np.ndarray, *, limit: int,
-                      allowed: np.ndarray | None = None) -> Hits:
-        """Nearest papers to a unit vector; ``allowed`` row ids restrict the search."""
+    def search(self, vector: np.ndarray, *, limit: int,
+               filters: Filters | None = None) -> Hits:
+        """Nearest papers to a unit vector, among those the filters accept."""
+        allowed = self.allowed(filters) if filters else None
         index = self.index()
         with one_blas_thread():
             found = index.search(vector[None, :].astype(np.float32), limit, allowed=allowed)
-        ids, scores = found.ids[0], found.scores[0]
-        keep = ids >= 0
-        return Hits(ids[keep], scores[keep])
+        return found.row(0)
 
     def _lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Stored ids sorted, their positions, and the vectors (cached until the next sync)."""
+        """Stored ids sorted, their positions, and the vectors (cached until the next write)."""
+        self.refresh()
         with self._lock:
             if self._table is None:
                 ids, vecs = self.store.items()
@@ -231,15 +273,18 @@ class SemanticIndex:
                 self._table = (ids[order], order, vecs)
             return self._table
 
-    def vectors_of(self, rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(found, vectors)``: which row ids have a vector, and those vectors (float32)."""
+    def vectors(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(found, vectors)``: which keys have a vector, and those vectors (float32)."""
         ids, order, vecs = self._lookup()
-        rowids = np.asarray(rowids, dtype=np.int64)
-        at = np.searchsorted(ids, rowids).clip(0, max(len(ids) - 1, 0))
-        found = (ids[at] == rowids) if len(ids) else np.zeros(len(rowids), dtype=bool)
+        keys = np.asarray(keys, dtype=np.int64)
+        at = np.searchsorted(ids, keys).clip(0, max(len(ids) - 1, 0))
+        found = (ids[at] == keys) if len(ids) else np.zeros(len(keys), dtype=bool)
         return found, np.asarray(vecs[order[at[found]]], dtype=np.float32)
 
-    def vector_of(self, rowid: int) -> np.ndarray | None:
+    def vector_of(self, key: int) -> np.ndarray | None:
         """The stored vector of one paper."""
-        found, vecs = self.vectors_of(np.asarray([rowid]))
+        found, vecs = self.vectors(np.asarray([key]))
         return vecs[0] if found[0] else None
+
+    def verify(self) -> list[str]:
+        return self.store.verify()

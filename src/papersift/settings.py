@@ -6,12 +6,20 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["Settings", "describe", "describe_settings", "setting"]
+__all__ = ["Settings", "describe", "describe_settings", "replace_settings", "setting"]
 
 
 def setting(default: Any, help: str) -> Any:
     """A dataclass field carrying its help text (listed by :func:`describe_settings`)."""
     return field(default=default, metadata={"help": help})
+
+
+def replace_settings(obj: Any, kind: str = "", **changes: Any) -> Any:
+    """A copy of a settings dataclass with some settings changed; unknown names refused."""
+    unknown = set(changes) - {f.name for f in fields(obj)}
+    if unknown:
+        raise ValueError(f"unknown {kind}setting(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(obj, **changes)
 
 
 def describe_settings(cls: type) -> list[tuple[str, Any, str]]:
@@ -24,7 +32,8 @@ class Settings:
     """Tunable behaviour of a library. ``describe()`` lists every setting with its help."""
 
     ingest_batch: int = setting(
-        2000, "Papers written to the catalog per transaction during ingest."
+        500, "Papers written to the catalog per transaction during ingest (each holds the "
+        "write lock briefly, so votes and other writers get their turn)."
     )
     embed_batch: int = setting(
         64, "Papers per encoder call while embedding; one stored segment per 16 batches."
@@ -49,10 +58,7 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed; unknown names are refused."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return replace_settings(self, **changes)
 
 
 def describe() -> list[tuple[str, Any, str]]:

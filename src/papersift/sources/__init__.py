@@ -13,6 +13,7 @@ Hugging Face Daily Papers page), ``jsonl``, ``kaggle`` (the Kaggle arXiv snapsho
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -22,10 +23,11 @@ from papersift.papers import Paper, Rejected
 from . import atom, beir, csvfile, daily_json, daily_page, jsonl, kaggle, oai_pmh, text
 from .fields import FieldMap
 from .files import STDIN, STREAM_ERRORS, Input, SourceError, expand, open_input, total_bytes
+from .limits import DEFAULT_LIMITS, Limits
 from .options import Options
 from .sniff import FORMATS, sniff
 
-__all__ = ["FORMATS", "SourceError", "read", "sniff", "total_bytes"]
+__all__ = ["FORMATS", "Limits", "SourceError", "read", "read_bytes", "sniff", "total_bytes"]
 
 Reader = Callable[[Input, Options], Iterator[Paper | Rejected]]
 
@@ -53,11 +55,36 @@ def _read_one(
 ) -> Iterator[Paper | Rejected]:
     """Open one file, settle its format and read it."""
     with open_input(file, on_bytes) as inp:
-        reader = READERS[fmt or sniff(inp.head, inp.name)]
-        try:
-            yield from reader(inp, options)
-        except STREAM_ERRORS as err:
-            raise inp.error(err) from None
+        yield from _read_input(inp, fmt, options)
+
+
+def _read_input(inp: Input, fmt: str | None, options: Options) -> Iterator[Paper | Rejected]:
+    reader = READERS[fmt or sniff(inp.head, inp.name)]
+    try:
+        yield from reader(inp, options)
+    except STREAM_ERRORS as err:  # the readers name the line; this is the last resort
+        raise inp.error(err) from None
+
+
+def read_bytes(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    fmt: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    page_year: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Paper | Rejected]:
+    """Read one file's content (plain or gzip) held in memory, as :func:`read` reads a file;
+    ``name`` stands for the file in messages."""
+    _check_format(fmt)
+    options = Options(FieldMap.build(fields), page_year, limits)
+
+    def items() -> Iterator[Paper | Rejected]:
+        with Input(name, io.BytesIO(data), None) as inp:
+            yield from _read_input(inp, fmt, options)
+
+    return items()
 
 
 def read(
@@ -67,6 +94,7 @@ def read(
     fields: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     page_year: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Paper | Rejected]:
     """Read one file (plain or .gz), a folder (every file in it, recursively, sorted, skipping
     hidden files), or ``'-'`` for stdin.
@@ -75,10 +103,14 @@ def read(
     fields (e.g. ``{"summary": "abstract", "paper_id": "id"}``). ``on_bytes(n)`` is called
     with the number of (compressed) input bytes consumed so far, across all files, for a
     progress bar (see :func:`total_bytes`). ``page_year`` is the year of a Daily Papers page's
-    dates that show none (by default the latest year on the page plus one).
+    dates that show none (by default the latest year on the page plus one). ``limits`` bounds
+    what one record may hold (see :class:`Limits`): a record over a limit is rejected alone.
 
     Raises :class:`SourceError` for whole-file problems: a bad ``fmt``/``fields`` or a missing
-    path at once, the others while iterating. Per-record problems are yielded as
+    path at once, the others while iterating. A file that cannot be read on (a truncated or
+    corrupt gzip stream, a byte that is not UTF-8, malformed XML or JSON) raises only after
+    every complete record before the damage has been yielded, and its message names the
+    line. Per-record problems are yielded as
     ``Rejected(source=<file>, line=<1-based line where the record starts>, reason=...)``.
     In a folder, a file that fails before yielding anything (unknown format, a CSV without a
     title column, unreadable) is reported as a ``Rejected`` at line 1 and skipped, so one
@@ -86,7 +118,7 @@ def read(
     raises, and so does a folder where no file can be read.
     """
     _check_format(fmt)
-    options = Options(FieldMap.build(fields), page_year)
+    options = Options(FieldMap.build(fields), page_year, limits)
     files = expand(path)  # a missing path fails here, before the first item is asked for
     return _read_files(str(path), files, fmt, options, on_bytes)
 

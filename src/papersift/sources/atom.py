@@ -16,12 +16,12 @@ from typing import Any
 
 from papersift.papers import Paper, Rejected, normalize_text
 
-from .fields import BadRecord, to_paper
+from .fields import BadRecord, EmptyRecord, to_paper
 from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records
 
-__all__ = ["ARXIV_NS", "ATOM_NS", "read"]
+__all__ = ["ARXIV_NS", "ATOM_NS", "entry_fields", "read"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ARXIV_NS = "http://arxiv.org/schemas/atom"
@@ -35,7 +35,8 @@ def _categories(entry: ET.Element) -> list[str]:
     return list(dict.fromkeys(t for t in terms if t))  # primary first, no repeats
 
 
-def _record(entry: ET.Element) -> dict[str, Any]:
+def entry_fields(entry: ET.Element) -> dict[str, Any]:
+    """The fields of one ``<entry>``, named as :func:`~.fields.to_paper` reads them."""
     record: dict[str, Any] = {
         "id": child_text(entry, _A + "id"),
         "title": child_text(entry, _A + "title"),
@@ -62,12 +63,16 @@ def _https(url: str | None) -> str | None:
 
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per ``<entry>``."""
-    for line, entry in iter_records(inp, _A + "feed", frozenset({_A + "entry"})):
-        record = _record(entry)
+    limits = options.limits
+    for line, entry, problem in iter_records(inp, _A + "feed", frozenset({_A + "entry"}), limits):
+        if problem is not None:
+            yield Rejected(inp.name, line, problem)
+            continue
+        record = entry_fields(entry)
         if "/api/errors" in (record["id"] or ""):
             message = normalize_text(record["abstract"]) or "unknown error"
             raise SourceError(f"{inp.name}: the arXiv API answered with an error: {message}")
         try:
-            yield to_paper(record, options.fields)
+            yield to_paper(record, options.fields, limits=limits)
         except BadRecord as err:
-            yield Rejected(inp.name, line, str(err))
+            yield Rejected(inp.name, line, str(err), empty=isinstance(err, EmptyRecord))

@@ -21,5 +21,7 @@ __all__ = ["read"]
 
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """Papers from a BEIR corpus, ids untouched."""
-    fields = options.fields
-    return read_records(inp, lambda record: to_paper(record, fields, normalize_ids=False))
+    fields, limits = options.fields, options.limits
+    return read_records(
+        inp, options, lambda record: to_paper(record, fields, normalize_ids=False, limits=limits)
+    )

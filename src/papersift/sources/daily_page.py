@@ -27,6 +27,7 @@ from datetime import date
 from papersift.papers import Paper, Rejected, content_id, normalize_text
 
 from .files import Input, SourceError
+from .limits import MAX_COUNT
 from .options import Options
 
 __all__ = ["infer_year", "read"]
@@ -80,7 +81,7 @@ def _entries(lines: Sequence[str]) -> Iterator[_Entry]:
         start = i + 2
 
 
-def _paper(entry: _Entry, year: int) -> Paper:
+def _paper(entry: _Entry, year: int, limit: int) -> Paper:
     match = DATE_RE.match(entry.date_text)
     if match is None:
         raise ValueError(
@@ -95,22 +96,39 @@ def _paper(entry: _Entry, year: int) -> Paper:
         ) from None
     title = normalize_text(entry.body[0])
     abstract = normalize_text(" ".join(entry.body[1:]))
+    if not title:
+        raise ValueError("entry has no title (its first line is blank once cleaned); fix it")
+    for name, text in (("title", title), ("abstract", abstract)):
+        if len(text) > limit:
+            raise ValueError(
+                f"the {name} is {len(text):,} characters long, over the limit of {limit:,} "
+                "(Limits.field_chars); shorten it"
+            )
     count = AUTHORS_RE.match(entry.byline)
-    organization = None if count else (entry.byline.split(None, 1)[-1] or None)
+    words = entry.byline.split(None, 1)  # "openbmb OpenBMB"; blank when the page has none
+    organization = None if count or not words else words[-1]
     return Paper(
         id=content_id(title, abstract),
         title=title,
         abstract=abstract,
         published=published,
         organization=organization,
-        upvotes=int(match["upvotes"] or 0),
-        author_count=int(count["count"]) if count else None,
+        upvotes=_count("upvotes", match["upvotes"] or "0"),
+        author_count=_count("author count", count["count"]) if count else None,
     ).with_defaults()
+
+
+def _count(name: str, digits: str) -> int:
+    """A count the page shows; a ValueError (the entry's rejection) when it is absurd."""
+    if len(digits) > 10 or int(digits) > MAX_COUNT:
+        raise ValueError(f"the {name} {digits[:20]} is not a count up to {MAX_COUNT:,}; fix it")
+    return int(digits)
 
 
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per entry on the page."""
-    lines = [line.strip() for line in inp.text().splitlines()]
+    text, failure = inp.text(options.limits.document_bytes)
+    lines = [line.strip() for line in text.splitlines()]
     year = options.page_year or infer_year(lines)
     found = False
     for entry in _entries(lines):
@@ -119,9 +137,11 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
             yield Rejected(inp.name, entry.line, "entry has no title before its author line")
             continue
         try:
-            yield _paper(entry, year)
+            yield _paper(entry, year, options.limits.field_chars)
         except ValueError as err:
             yield Rejected(inp.name, entry.line, str(err))
+    if failure is not None:
+        raise failure  # after every entry read before the damage
     if not found:
         raise SourceError(
             f"{inp.name}: no Daily Papers entries (a '·' line between the authors and the "

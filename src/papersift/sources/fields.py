@@ -17,13 +17,15 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from papersift.papers import Links, Paper, content_id, normalize_id, normalize_text
+from papersift.papers import Links, Paper, clean_text, content_id, normalize_id, normalize_text
 
 from .files import SourceError
+from .limits import DEFAULT_LIMITS, MAX_COUNT, Limits
 
 __all__ = [
     "DEFAULT_KEYS",
     "BadRecord",
+    "EmptyRecord",
     "FieldMap",
     "clean_name",
     "parse_date",
@@ -53,16 +55,22 @@ DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "code": ("code", "github", "githubRepo"),
     "upvotes": ("upvotes",),
     "organization": ("organization",),
+    "submitter": ("submittedBy",),  # Daily Papers; arXiv's own submitter is not kept
     "version": ("version",),
     "author_count": ("author_count",),
 }
 
 _AND_RE = re.compile(r",?\s+and\s+|\s*[,;]\s*")
+_COUNT_RE = re.compile(r"v?([0-9]{1,18})")
 _CATEGORY_SPLIT_RE = re.compile(r"[\s,;]+")
 
 
 class BadRecord(Exception):
     """One record cannot become a Paper; ``str(err)`` says what to fix."""
+
+
+class EmptyRecord(BadRecord):
+    """The record holds no title and no abstract."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,20 +112,42 @@ def _kind(value: object) -> str:
     )
 
 
-def _text(key: str, value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+def _text(key: str, value: Any, limit: int = DEFAULT_LIMITS.field_chars) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise BadRecord(f"field {key!r} should be text, got {_kind(value)}")
+        value = str(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"field {key!r} should be text, got {_kind(value)}")
+    if len(value) > limit:
+        raise BadRecord(
+            f"field {key!r} is {len(value):,} characters long, over the limit of {limit:,} "
+            "(Limits.field_chars); shorten it"
+        )
+    return value
+
+
+def count_in_range(key: str, value: int) -> int:
+    """``value`` when it is a count a paper can state (0 to :data:`MAX_COUNT`)."""
+    if not 0 <= value <= MAX_COUNT:
+        raise BadRecord(
+            f"field {key!r} is {value}, not a count from 0 to {MAX_COUNT:,}; fix or remove it"
+        )
+    return value
 
 
 def _integer(key: str, value: Any) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("v").isdigit():
-        return int(value.strip().lstrip("v"))
-    raise BadRecord(f"field {key!r} should be a whole number, got {value!r}")
+    # negative counts are refused, not clamped: a source that states -5 upvotes is wrong,
+    # and storing 0 in its place would forge a number the source never gave
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return count_in_range(key, value)
+    match = _COUNT_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        raise BadRecord(f"field {key!r} should be a whole number, got {shown}")
+    return count_in_range(key, int(match.group(1)))
 
 
 def parse_date(key: str, value: Any) -> date | None:
@@ -131,7 +161,7 @@ def parse_date(key: str, value: Any) -> date | None:
         if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[10:11] in ("", "T", " "):
             return date(int(text[:4]), int(text[5:7]), int(text[8:10]))
         return parsedate_to_datetime(text).date()
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, OverflowError):
         raise BadRecord(
             f"field {key!r} has an unparseable date {value!r}; write it as YYYY-MM-DD"
         ) from None
@@ -180,7 +210,7 @@ def _strings(key: str, value: Any, split: re.Pattern[str]) -> tuple[str, ...]:
     raise BadRecord(f"field {key!r} should be a list of strings or a string, got {_kind(value)}")
 
 
-def _organization(key: str, value: Any) -> str | None:
+def _display_name(key: str, value: Any) -> str | None:
     if isinstance(value, dict):  # Hugging Face: {"name": "openbmb", "fullname": "OpenBMB"}
         value = value.get("fullname") or value.get("name")
     return normalize_text(_text(key, value)) or None
@@ -193,19 +223,28 @@ def _identity(record: Mapping[str, Any], fm: FieldMap, normalize: bool) -> tuple
         url = _text("abs_url", _pick(record, fm.keys["abs_url"])[1])
         if url and normalize_id(url)[0] != url.strip():
             raw_id = url
-    if raw_id is None or not raw_id.strip():
+    if raw_id is not None:  # an id of control characters alone is no id: the Paper drops them
+        raw_id = clean_text(raw_id).strip()
+    if not raw_id:
         return "", None
-    return normalize_id(raw_id) if normalize else (raw_id.strip(), None)
+    return normalize_id(raw_id) if normalize else (raw_id, None)
 
 
-def to_paper(record: Mapping[str, Any], fm: FieldMap, *, normalize_ids: bool = True) -> Paper:
+def to_paper(
+    record: Mapping[str, Any],
+    fm: FieldMap,
+    *,
+    normalize_ids: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Paper:
     """Convert one record; raise :class:`BadRecord` when it cannot be a Paper."""
     keys = fm.keys
-    title = normalize_text(_text(*_pick(record, keys["title"])))
-    abstract = normalize_text(_text(*_pick(record, keys["abstract"])))
+    limit = limits.field_chars
+    title = normalize_text(_text(*_pick(record, keys["title"]), limit))
+    abstract = normalize_text(_text(*_pick(record, keys["abstract"]), limit))
     if not title and not abstract:
-        found = ", ".join(sorted(record)[:12]) or "none"
-        raise BadRecord(
+        found = ", ".join(key[:40] for key in sorted(map(str, record))[:12]) or "none"
+        raise EmptyRecord(
             f"no title or abstract (fields present: {found}); name them with "
             f'fields={{"your_field": "title"}} (--field your_field=title)'
         )
@@ -219,7 +258,8 @@ def to_paper(record: Mapping[str, Any], fm: FieldMap, *, normalize_ids: bool = T
         authors=_authors(*_pick(record, keys["authors"])),
         published=parse_date(*_pick(record, keys["published"])),
         categories=_strings(*_pick(record, keys["categories"]), split_spaces),
-        organization=_organization(*_pick(record, keys["organization"])),
+        organization=_display_name(*_pick(record, keys["organization"])),
+        submitter=_display_name(*_pick(record, keys["submitter"])),
         upvotes=_integer(*_pick(record, keys["upvotes"])) or 0,
         links=Links(
             abs=_text(*_pick(record, keys["abs_url"])),
@@ -228,6 +268,7 @@ def to_paper(record: Mapping[str, Any], fm: FieldMap, *, normalize_ids: bool = T
         ),
         version=_integer(*_pick(record, keys["version"])) or version,
         author_count=_integer(*_pick(record, keys["author_count"])),
-        comment=normalize_text(_text(*_pick(record, keys["comment"]))) or None,
+        comment=normalize_text(_text(*_pick(record, keys["comment"]), limit)) or None,
     )
     return paper.with_defaults()
+

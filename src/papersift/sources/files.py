@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from papersift.papers import Rejected, one_line
+
 __all__ = ["HEAD_BYTES", "STDIN", "Input", "SourceError", "expand", "open_input", "total_bytes"]
 
 STDIN = "-"
 HEAD_BYTES = 1 << 16  # how much of a file the sniffer sees
 _BUFFER = 1 << 20
+_GZIP_IN = 1 << 15  # compressed bytes fed to zlib at a time
+_GZIP_OUT = 1 << 16  # and the most it may give back per call: what a damaged stream can cost
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _STDIN_NAME = "<stdin>"
@@ -31,11 +35,17 @@ STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
 class SourceError(Exception):
-    """A whole input cannot be read: missing, not UTF-8, truncated gzip, empty, unknown format.
+    """A whole input cannot be read on: missing, not UTF-8, truncated gzip, empty, unknown
+    format, malformed XML. Raised while iterating, it comes after every record read before
+    the damage.
 
-    ``str(err)`` is one line naming the file and what to do, e.g.
-    ``"data/x.jsonl.gz: truncated gzip stream (the file is incomplete; download it again)"``.
+    ``str(err)`` is one line naming the file (and the line, when it is known) and what to
+    do, e.g. ``"x.jsonl.gz:30214: truncated gzip stream: it ends at line 30214 (the file is
+    incomplete; download it again)"``.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))  # messages quote input: keep them one line
 
 
 class _Counting(io.RawIOBase):
@@ -65,12 +75,74 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
-class _Prefixed(io.RawIOBase):
-    """Serve already-read ``head`` bytes, then the rest of ``tail``."""
+class _Gunzip(io.RawIOBase):
+    """Decompress gzip (every member) a small piece at a time.
 
-    def __init__(self, head: bytes, tail: io.BufferedIOBase) -> None:
+    Behind a buffered ``read(n)``, :class:`gzip.GzipFile` dropped what that read had
+    decompressed when the stream then failed: the 75k sample cut at 40% lost its last 63
+    complete records. Here every call returns what it decompressed and a failure surfaces
+    only on a call that has nothing to give, so everything before the damage is read (a
+    corrupt block costs at most the one call's output); once failed, every later call
+    raises the same error.
+    """
+
+    def __init__(self, compressed: io.BufferedIOBase) -> None:
+        self._in = compressed
+        self._zlib = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+        self._pending = b""
+        self._failed: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._failed is not None:
+            raise self._failed
+        try:
+            data = self._decompress(min(len(buffer), _GZIP_OUT))
+        except STREAM_ERRORS as err:
+            self._failed = err
+            raise
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _decompress(self, size: int) -> bytes:
+        while True:
+            if self._zlib.eof and not self._next_member():
+                return b""
+            if not self._pending:
+                self._pending = self._in.read(_GZIP_IN)
+                if not self._pending:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+            data = self._zlib.decompress(self._pending, size)
+            self._pending = self._zlib.unconsumed_tail
+            if data:
+                return data
+
+    def _next_member(self) -> bool:
+        """Start the member after the one just ended; ``False`` at the end of the file."""
+        rest = self._zlib.unused_data
+        while len(rest.lstrip(b"\x00")) < 2:  # gzip files may be padded with zeros
+            more = self._in.read(_GZIP_IN)
+            if not more:
+                if rest.strip(b"\x00"):
+                    raise gzip.BadGzipFile("trailing data after the compressed stream")
+                return False
+            rest += more
+        rest = rest.lstrip(b"\x00")
+        if not rest.startswith(_GZIP_MAGIC):
+            raise gzip.BadGzipFile("trailing data after the compressed stream")
+        self._zlib = zlib.decompressobj(wbits=31)
+        self._pending = rest
+        return True
+
+
+class _Prefixed(io.RawIOBase):
+    """Serve already-read ``head`` bytes, then the rest of ``tail``, a piece at a time."""
+
+    def __init__(self, head: bytes, tail: io.RawIOBase | io.BufferedIOBase) -> None:
         self._head = memoryview(head)
-        self._tail = tail
+        self._read = tail.read1 if isinstance(tail, io.BufferedIOBase) else tail.read
 
     def readable(self) -> bool:
         return True
@@ -81,13 +153,38 @@ class _Prefixed(io.RawIOBase):
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
-        data = self._tail.read(len(buffer))
+        data = self._read(len(buffer)) or b""
         buffer[: len(data)] = data
         return len(data)
 
 
+def _read_head(content: io.RawIOBase | io.BufferedIOBase) -> tuple[bytes, BaseException | None]:
+    """Up to :data:`HEAD_BYTES` of content, and the error that stopped it short, if any."""
+    head = b""
+    while len(head) < HEAD_BYTES:
+        try:
+            chunk = content.read(HEAD_BYTES - len(head))
+        except STREAM_ERRORS as err:
+            return head, err
+        if not chunk:
+            break
+        head += chunk
+    return head, None
+
+
+def _last_line_end(data: bytes | str, end: int) -> int:
+    """Where the last complete line before ``end`` ends (0 when there is none)."""
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    return data.rfind(newline, 0, end) + 1  # type: ignore[arg-type]
+
+
 class Input:
-    """One opened input: its display name, its first bytes and its decompressed content."""
+    """One opened input: its display name, its first bytes and its decompressed content.
+
+    Every way of reading the content hands over everything before a failure (a truncated
+    or corrupt gzip stream, bytes that are not UTF-8) and then raises a one-line
+    :class:`SourceError` naming the line where reading stopped.
+    """
 
     def __init__(
         self,
@@ -102,13 +199,13 @@ class Input:
         self._counting = _Counting(raw, on_bytes, owned)
         buffered = io.BufferedReader(self._counting, _BUFFER)
         self.compressed = buffered.peek(2)[:2] == _GZIP_MAGIC
-        content: io.BufferedIOBase = (
-            gzip.GzipFile(fileobj=buffered) if self.compressed else buffered
+        content: io.RawIOBase | io.BufferedIOBase = (
+            _Gunzip(buffered) if self.compressed else buffered
         )
-        try:
-            head = content.read(HEAD_BYTES)
-        except STREAM_ERRORS as err:
-            raise self.error(err) from None
+        head, failure = _read_head(content)
+        if failure is not None and not head:
+            raise self.error(failure)
+        # a failure inside the head is raised again when reading gets there
         self.head = head.removeprefix(_BOM)
         self._content = content
         self._stream = io.BufferedReader(_Prefixed(self.head, content), _BUFFER)
@@ -118,14 +215,34 @@ class Input:
         """Input bytes (compressed, for gzip) read so far."""
         return self._counting.consumed
 
-    def stream(self) -> BinaryIO:
-        """The decompressed content as a binary stream, from the start."""
+    def stream(self) -> io.BufferedReader[_Prefixed]:
+        """The decompressed content as a binary stream, from the start.
+
+        Read it with ``read1``: a failure inside a ``read(n)`` drops what that call had
+        gathered.
+        """
         return self._stream
 
-    def lines(self) -> Iterator[tuple[int, str]]:
-        """``(line number, text)`` for every line, line endings kept, strict UTF-8."""
-        offset = 0
-        for number, raw in enumerate(self._stream, 1):
+    def lines(self, limit: int) -> Iterator[tuple[int, str | Rejected]]:
+        """``(line number, text)`` for every line, line endings kept, strict UTF-8.
+
+        A line longer than ``limit`` bytes comes as a :class:`Rejected` in place of its
+        text, and is skipped without holding it in memory.
+        """
+        number = offset = 0
+        while True:
+            try:
+                raw = self._stream.readline(limit + 1)
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    size = len(raw) + self._skip_line()
+                    yield number + 1, self._too_long(number + 1, size, limit)
+                    number, offset = number + 1, offset + size
+                    continue
+            except STREAM_ERRORS as err:
+                raise self.error(err, number + 1) from None
+            if not raw:
+                return
+            number += 1
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -133,33 +250,84 @@ class Input:
             offset += len(raw)
             yield number, line
 
-    def text(self) -> str:
-        """The whole decompressed content, decoded as UTF-8."""
-        data = self._stream.read()
+    def _skip_line(self) -> int:
+        """Read past the rest of the current line; how many bytes that was."""
+        skipped = 0
+        while True:
+            chunk = self._stream.readline(_BUFFER)
+            skipped += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                return skipped
+
+    def _too_long(self, line: int, size: int, limit: int) -> Rejected:
+        return Rejected(
+            self.name,
+            line,
+            f"the line is {size:,} bytes long, over the limit of {limit:,} "
+            "(Limits.line_bytes); split or shorten the record",
+        )
+
+    def text(self, limit: int) -> tuple[str, SourceError | None]:
+        """The whole decompressed content as UTF-8 text, at most ``limit`` bytes.
+
+        When reading fails part way, returns the complete lines before the failure and the
+        :class:`SourceError` to raise once they are used; more than ``limit`` bytes is an
+        error at once (the formats read whole hold far less).
+        """
+        chunks: list[bytes] = []
+        size = 0
+        failure: BaseException | None = None
+        while True:
+            try:
+                chunk = self._stream.read1(_BUFFER)
+            except STREAM_ERRORS as err:
+                failure = err
+                break
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise SourceError(
+                    f"{self.name}: this format is read whole, and the file holds more than "
+                    f"{limit:,} bytes (Limits.document_bytes); split it into smaller files"
+                )
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if failure is not None:  # only whole lines: the last may be cut, even mid-character
+            data = data[: _last_line_end(data, len(data))]
         try:
-            return data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as err:
             line = data.count(b"\n", 0, err.start) + 1
-            raise self.not_utf8(data[err.start], line, err.start) from None
+            error = self.not_utf8(data[err.start], line, err.start)
+            return data[: _last_line_end(data, err.start)].decode("utf-8"), error
+        if failure is None:
+            return text, None
+        return text, self.error(failure, text.count("\n") + 1)
 
     def not_utf8(self, byte: int, line: int, offset: int) -> SourceError:
         """The error for a byte that is not UTF-8."""
         return SourceError(
-            f"{self.name}: not UTF-8 text: byte 0x{byte:02x} at line {line} (byte offset "
-            f"{offset}); convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            f"{self.name}:{line}: not UTF-8 text: byte 0x{byte:02x} at line {line} (byte "
+            f"offset {offset}); convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
         )
 
-    def error(self, err: BaseException) -> SourceError:
-        """Turn a low-level read failure into a one-line :class:`SourceError`."""
+    def error(self, err: BaseException, line: int | None = None) -> SourceError:
+        """Turn a low-level read failure into a one-line :class:`SourceError`.
+
+        ``line`` is the line reading stopped in, when the caller knows it.
+        """
+        where = f"{self.name}:{line}" if line else self.name
         if isinstance(err, EOFError):
-            what = "truncated gzip stream (the file is incomplete; download it again)"
+            at = f": it ends at line {line}" if line else ""
+            what = f"truncated gzip stream{at} (the file is incomplete; download it again)"
         elif isinstance(err, gzip.BadGzipFile | zlib.error):
             what = f"corrupt gzip data ({err}); download the file again"
         elif isinstance(err, OSError) and err.strerror:
             what = f"cannot read the file: {err.strerror}"
         else:
             what = f"cannot read the file: {err}"
-        return SourceError(f"{self.name}: {what}")
+        return SourceError(f"{where}: {what}")
 
     def close(self) -> None:
         """Close the streams, and the file unless it is stdin."""

@@ -11,6 +11,7 @@ its authors come from ``authors_parsed`` as "First Last".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,8 @@ from .options import Options
 
 __all__ = ["read"]
 
+_VERSION_RE = re.compile(r"[0-9]{1,9}")
+
 
 def _versions(versions: Any) -> tuple[str | None, int | None]:
     """The first version's creation date and the latest version number."""
@@ -31,8 +34,9 @@ def _versions(versions: Any) -> tuple[str | None, int | None]:
     if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
         raise BadRecord('field "versions" should be a list of {"version", "created"} objects')
     labels = [str(v.get("version", "")).lstrip("v") for v in versions]
-    if not all(label.isdigit() for label in labels):
-        raise BadRecord(f'field "versions" has a version that is not v<number>: {labels}')
+    if not all(_VERSION_RE.fullmatch(label) for label in labels):
+        shown = ", ".join(label[:20] for label in labels[:5])
+        raise BadRecord(f'field "versions" has a version that is not v<number>: {shown}')
     if not versions:
         return None, None
     numbers = [int(label) for label in labels]
@@ -68,4 +72,7 @@ def _prepare(record: dict[str, Any]) -> dict[str, Any]:
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """Papers from the Kaggle arXiv snapshot."""
     fields: FieldMap = options.fields
-    return read_records(inp, lambda record: to_paper(_prepare(record), fields))
+    limits = options.limits
+    return read_records(
+        inp, options, lambda record: to_paper(_prepare(record), fields, limits=limits)
+    )

@@ -15,18 +15,20 @@ than ``noRecordsMatch`` is a :class:`SourceError`.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from papersift.papers import Paper, Rejected, normalize_text
 
-from .fields import BadRecord, to_paper
+from .fields import BadRecord, EmptyRecord, to_paper
 from .files import Input, SourceError
 from .options import Options
 from .xmlstream import child_text, iter_records, local
 
-__all__ = ["ARXIV_NS", "ARXIV_RAW_NS", "OAI_NS", "read"]
+__all__ = ["ARXIV_NS", "ARXIV_RAW_NS", "OAI_NS", "Header", "header", "read", "record_fields"]
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 ARXIV_NS = "http://arxiv.org/OAI/arXiv/"
@@ -56,7 +58,8 @@ def _arxiv_raw(meta: ET.Element) -> dict[str, Any]:
     versions = [
         (v.get("version", ""), child_text(v, _R + "date")) for v in meta.iter(_R + "version")
     ]
-    numbers = [int(label.lstrip("v")) for label, _ in versions if label.lstrip("v").isdigit()]
+    labels = (label.lstrip("v") for label, _ in versions)
+    numbers = [int(label) for label in labels if _VERSION_RE.fullmatch(label)]
     return {
         "id": child_text(meta, _R + "id"),
         "title": child_text(meta, _R + "title"),
@@ -69,13 +72,34 @@ def _arxiv_raw(meta: ET.Element) -> dict[str, Any]:
     }
 
 
+_VERSION_RE = re.compile(r"[0-9]{1,9}")
 _FORMATS = {_X + "arXiv": _arxiv, _R + "arXivRaw": _arxiv_raw}
 
 
-def _record(record: ET.Element) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A record's OAI-PMH header: its identifier, datestamp, and whether it was deleted."""
+
+    identifier: str
+    datestamp: str
+    deleted: bool
+
+
+def header(record: ET.Element) -> Header:
+    """The header of a ``<record>`` (empty strings where the server left a part out)."""
+    found = record.find(_O + "header")
+    if found is None:
+        return Header("", "", False)
+    return Header(
+        identifier=(child_text(found, _O + "identifier") or "").strip(),
+        datestamp=(child_text(found, _O + "datestamp") or "").strip(),
+        deleted=found.get("status") == "deleted",
+    )
+
+
+def record_fields(record: ET.Element) -> dict[str, Any] | None:
     """The fields of one record; ``None`` for a deleted one."""
-    header = record.find(_O + "header")
-    if header is not None and header.get("status") == "deleted":
+    if header(record).deleted:
         return None
     metadata = record.find(_O + "metadata")
     meta = metadata[0] if metadata is not None and len(metadata) else None
@@ -93,7 +117,10 @@ def _record(record: ET.Element) -> dict[str, Any] | None:
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per (not deleted) ``<record>``."""
     tags = frozenset({_O + "record", _O + "error"})
-    for line, element in iter_records(inp, _O + "OAI-PMH", tags):
+    for line, element, problem in iter_records(inp, _O + "OAI-PMH", tags, options.limits):
+        if problem is not None:
+            yield Rejected(inp.name, line, problem)
+            continue
         if element.tag == _O + "error":
             code = element.get("code", "")
             if code == "noRecordsMatch":
@@ -101,8 +128,8 @@ def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
             message = normalize_text("".join(element.itertext()))
             raise SourceError(f"{inp.name}: the OAI-PMH server answered {code}: {message}")
         try:
-            fields = _record(element)
+            fields = record_fields(element)
             if fields is not None:
-                yield to_paper(fields, options.fields)
+                yield to_paper(fields, options.fields, limits=options.limits)
         except BadRecord as err:
-            yield Rejected(inp.name, line, str(err))
+            yield Rejected(inp.name, line, str(err), empty=isinstance(err, EmptyRecord))

@@ -2,7 +2,9 @@
 
 In order:
 
-1. Empty, binary (NUL bytes) or not UTF-8: a :class:`SourceError`.
+1. Empty, binary (mostly control characters such as NUL) or not UTF-8 from its first
+   line: a :class:`SourceError`. (A NUL or a bad byte further on is the reader's to report,
+   at its line, after the records before it.)
 2. ``<``: XML, by its root element: ``<feed>`` is ``atom``, ``<OAI-PMH>`` is ``oai-pmh``.
 3. ``[``: a JSON list, ``daily-json``.
 4. ``{``: the first line that parses as a JSON object decides: ``authors_parsed`` or
@@ -27,6 +29,7 @@ from .csvfile import delimiter_of
 from .daily_page import DATE_RE, SEPARATOR
 from .fields import DEFAULT_KEYS
 from .files import SourceError
+from .limits import MAX_DEPTH, json_too_deep
 
 __all__ = ["FORMATS", "sniff"]
 
@@ -45,6 +48,11 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ROOT_RE = re.compile(r"<(?![?!])([^\s/>]+)")
 _TEXT_COLUMNS = {k.casefold() for k in (*DEFAULT_KEYS["title"], *DEFAULT_KEYS["abstract"])}
 _MIN_PROSE_WORDS = 3
+# control characters that no text format holds much of (tab, line breaks and form feed
+# are text); more than one character in _BINARY_SHARE of them is binary
+_CONTROLS = tuple(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f")
+_BINARY_SAMPLE = 4096
+_BINARY_SHARE = 10
 
 
 def unknown(label: str, why: str) -> SourceError:
@@ -56,6 +64,8 @@ def unknown(label: str, why: str) -> SourceError:
 
 
 def _decode(head: bytes, label: str) -> str:
+    """The head as text; when it holds a byte that is not UTF-8, the complete lines before
+    it (the reader reads them, then reports the byte), or an error if there are none."""
     if head[:2] == _GZIP_MAGIC:
         try:
             head = zlib.decompressobj(wbits=31).decompress(head)
@@ -68,10 +78,30 @@ def _decode(head: bytes, label: str) -> str:
         if err.start >= len(head) - 3 and err.reason == "unexpected end of data":
             return head[: err.start].decode("utf-8")  # a character cut by the head's end
         line = head.count(b"\n", 0, err.start) + 1
-        raise SourceError(
-            f"{label}: not UTF-8 text: byte 0x{head[err.start]:02x} at line {line} (byte "
+        error = SourceError(
+            f"{label}:{line}: not UTF-8 text: byte 0x{head[err.start]:02x} at line {line} (byte "
             f"offset {err.start}); convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-        ) from None
+        )
+        before = head[: head.rfind(b"\n", 0, err.start) + 1].decode("utf-8")
+        if before.strip():
+            raise _CutShort(before, error) from None
+        raise error from None
+
+
+class _CutShort(Exception):
+    """The head holds a byte that is not UTF-8 after some complete lines."""
+
+    def __init__(self, text: str, error: SourceError) -> None:
+        super().__init__(str(error))
+        self.text = text
+        self.error = error
+
+
+def _binary(text: str) -> bool:
+    """Mostly control characters: binary data (or UTF-16), not a stray NUL in a record."""
+    sample = text[:_BINARY_SAMPLE]
+    controls = sum(sample.count(c) for c in _CONTROLS)
+    return controls * _BINARY_SHARE > len(sample)
 
 
 def _xml(text: str, label: str) -> str:
@@ -101,9 +131,11 @@ def _json_kind(record: dict[str, Any], label: str) -> str:
 def _json(text: str, label: str) -> str:
     lines = [line for line in text.splitlines()[:6] if line.strip()]
     for line in lines[:5]:
+        if json_too_deep(line, MAX_DEPTH):
+            continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
             return _json_kind(value, label)
@@ -143,12 +175,25 @@ def sniff(head: bytes | str, name: str = "") -> str:
     'jsonl'
     """
     label = name or "input"
-    text = _decode(head, label) if isinstance(head, bytes) else head.removeprefix("\ufeff")
+    if isinstance(head, str):
+        return _sniff_text(head.removeprefix("\ufeff"), label, name)
+    try:
+        return _sniff_text(_decode(head, label), label, name)
+    except _CutShort as cut:
+        # sniff the lines before the bad byte: the reader reads them, then reports it;
+        # when they say nothing, the bad byte is the better thing to report
+        try:
+            return _sniff_text(cut.text, label, name)
+        except SourceError:
+            raise cut.error from None
+
+
+def _sniff_text(text: str, label: str, name: str) -> str:
     stripped = text.lstrip()
     if not stripped:
         raise SourceError(f"{label}: the input is empty; there is nothing to read")
-    if "\x00" in stripped:
-        raise unknown(label, "binary data")
+    if _binary(stripped):
+        raise unknown(label, "binary data, or text that is not UTF-8 such as UTF-16")
     if stripped[0] == "<":
         return _xml(stripped, label)
     if stripped[0] == "[":

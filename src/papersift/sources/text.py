@@ -34,11 +34,24 @@ def title_from(abstract: str, limit: int = TITLE_CHARS) -> str:
     return sentence[: cut if cut > limit // 2 else limit].rstrip(" ,;:-") + "…"
 
 
+def _too_long(size: int, limit: int) -> str:
+    return (
+        f"the abstract is {size:,} characters long, over the limit of {limit:,} "
+        "(Limits.field_chars); shorten it"
+    )
+
+
 def read(inp: Input, options: Options) -> Iterator[Paper | Rejected]:
     """One paper per non-blank line."""
-    for _line, raw in inp.lines():
+    for line, raw in inp.lines(options.limits.line_bytes):
+        if isinstance(raw, Rejected):
+            yield raw
+            continue
         abstract = normalize_text(raw)
         if not abstract:
+            continue
+        if len(abstract) > options.limits.field_chars:
+            yield Rejected(inp.name, line, _too_long(len(abstract), options.limits.field_chars))
             continue
         title = title_from(abstract)
         yield Paper(id=content_id("", abstract), title=title, abstract=abstract).with_defaults()

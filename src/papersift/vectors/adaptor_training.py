@@ -74,7 +74,16 @@ def train_adaptor(vecs: np.ndarray, *, ladder: tuple[int, ...] = LADDER, width: 
     scale = torch.nn.Parameter(torch.full((len(ladder),), 3.0))
     opt = torch.optim.Adam([doc, scale] + ([] if symmetric else [query]), lr=lr)
     state = _Batches(torch, base, anchor_rows, pool, rng)
-    loss = first = float("nan")
+    # one fixed batch scored before and after: single training batches are too noisy to
+    # say whether the loss went down
+    held = state.draw(max(batch, 256))
+
+    def held_loss() -> float:
+        with torch.no_grad():
+            return float(_loss(torch, base[held[1]], base[held[0]], held[2], doc, query,
+                               scale, ladder).item())
+
+    first = held_loss()
     for step in range(steps):
         if mine_every and step and step % mine_every == 0:
             state.confusers = _confusers(x, anchor_rows, doc.detach().numpy(),
@@ -84,14 +93,13 @@ def train_adaptor(vecs: np.ndarray, *, ladder: tuple[int, ...] = LADDER, width: 
         opt.zero_grad()
         value.backward()
         opt.step()
-        loss = float(value.item())
-        first = loss if step == 0 else first
         if progress is not None and (step + 1) % 100 == 0:
-            progress(step + 1, steps, loss)
+            progress(step + 1, steps, float(value.item()))
+    loss = held_loss()
     info = {"method": "trained", "objective": "listwise KL to the full vectors' neighbour "
             "order at every prefix length", "ladder": list(ladder), "rows": len(x),
             "anchors": len(anchor_rows), "steps": steps, "symmetric": symmetric,
-            "first_loss": round(first, 4), "loss": round(loss, 4),
+            "first_loss": round(first, 4), "loss": round(loss, 4),  # on one fixed batch
             "seconds": round(time.perf_counter() - started, 1), "seed": seed}
     doc_map = np.ascontiguousarray(doc.detach().numpy(), np.float32)
     return Adaptor(doc_map, doc_map if symmetric else

@@ -15,17 +15,11 @@ least ``k`` allowed vectors are stored. ``allowed`` takes either form:
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
-
-class Hits(NamedTuple):
-    """Search results: ``ids`` (q, k) int64 padded with -1, ``scores`` (q, k) float32
-    padded with -inf, best first per row."""
-
-    ids: np.ndarray
-    scores: np.ndarray
+from papersift.ranking import Hits  # the one result shape; here (q, k), padded
 
 
 @runtime_checkable

@@ -1,15 +1,17 @@
 """``create_app(library)``: the FastAPI application over one :class:`Library`.
 
-Nothing is created at import time. Route handlers are ``async`` on purpose: the library's
-SQLite connection and tantivy searcher are shared, and running handlers on the event loop
-serialises them without locks (each call takes milliseconds).
+Nothing is created at import time. Route handlers are plain ``def`` functions: FastAPI runs
+them in a thread pool, so SQLite, tantivy and the encoder never stall the event loop, and a
+slow request (or one waiting for another process's write lock) holds up only itself. The
+app keeps no state beyond a request: votes, rate limits and the cookie key live in the
+library's store, so any number of worker processes serve one library alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,15 +24,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 from markupsafe import Markup
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papersift.library import Library
 from papersift.settings import describe_settings, setting
-from papersift.web.limits import RateLimiter, VoterCookies
+from papersift.web.limits import VoterCookies
 from papersift.web.render import Highlighter, environment
 
-__all__ = ["SECRET_ENV", "WebSettings", "WebState", "create_app", "describe", "state"]
+__all__ = ["BASE_URL_ENV", "SECRET_ENV", "WebSettings", "WebState", "create_app", "describe",
+           "state"]
 
 SECRET_ENV = "PAPERSIFT_SECRET"
+BASE_URL_ENV = "PAPERSIFT_BASE_URL"
 STATIC = Path(__file__).parent / "static"
 
 
@@ -40,18 +45,26 @@ class WebSettings:
 
     secret: str | None = setting(
         None, f"Key signing voter cookies (or env {SECRET_ENV}). Required for a public "
-        "server; a loopback server without one uses a random key per process.")
+        "server; a loopback server without one uses a random key kept in the library.")
     per_page: int = setting(20, "Papers per page in listings and search results.")
     excerpt_chars: int = setting(400, "Characters of abstract shown in listings.")
     similar: int = setting(8, "Similar papers shown on a paper's page.")
     trending_days: int = setting(7, "Days of listings that trending looks back over.")
     vote_burst: int = setting(10, "Upvotes a client may cast at once (token bucket size).")
     votes_per_minute: float = setting(10.0, "Rate a client's upvote bucket refills at.")
-    ip_vote_burst: int = setting(60, "Upvotes one IP address may cast at once.")
-    ip_votes_per_minute: float = setting(30.0, "Rate an IP address's bucket refills at.")
+    ip_vote_burst: int = setting(
+        60, "Upvotes one network (an IPv4 /24 or IPv6 /48) may cast at once.")
+    ip_votes_per_minute: float = setting(30.0, "Rate a network's upvote bucket refills at.")
+    heavy_requests: int = setting(
+        1, "Expensive requests (arXiv API, feeds) one worker runs at once; more wait, so "
+        "cheap pages stay fast while a client hammers the expensive ones.")
     arxiv_api_window: int = setting(
         1000, "Most results the arXiv-compatible API pages through for one query.")
     title: str = setting("papersift", "Site name shown in the header and feeds.")
+    base_url: str | None = setting(
+        None, f"The site's public address, e.g. https://papers.example.org, for absolute "
+        f"links in feeds (or env {BASE_URL_ENV}); never taken from a request's Host header. "
+        "Required for a public server; a loopback server uses the address it listens on.")
 
     def replace(self, **changes: Any) -> WebSettings:
         """A copy with some settings changed."""
@@ -65,25 +78,29 @@ def describe() -> list[tuple[str, Any, str]]:
 
 @dataclass
 class WebState:
-    """What every request handler shares."""
+    """What every request handler shares (read-only: the state lives in the library)."""
 
     library: Library
     settings: WebSettings
     templates: Environment
     highlighter: Highlighter
-    votes: RateLimiter
-    ip_votes: RateLimiter
     cookies: VoterCookies
+    heavy: threading.BoundedSemaphore
 
     def render(self, request: Request, template: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:
-        """An HTML page from a template (autoescaped) with the site-wide context."""
+        """An HTML page from a template (autoescaped) with the site-wide context; a visitor
+        without a voter cookie gets one (votes need a cookie a page view issued)."""
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         html = self.templates.get_template(template).render(
-            request=request, here=here, site=self.settings, paper_count=len(self.library),
-            snippet=self.snippet, mark=self.highlighter.mark, **context
+            request=request, here=here, site=self.settings,
+            paper_count=self.library.paper_count(), snippet=self.snippet,
+            mark=self.highlighter.mark, **context
         )
-        return HTMLResponse(html, status_code=status_code)
+        response = HTMLResponse(html, status_code=status_code)
+        if self.cookies.voter(request.cookies.get(self.cookies.name)) is None:
+            self.cookies.set(response)
+        return response
 
     def snippet(self, text: str, terms: frozenset[str] = frozenset()) -> Markup:
         """An escaped abstract excerpt with the query's terms marked."""
@@ -99,10 +116,10 @@ def state(request: Request) -> WebState:
 def create_app(library: Library, *, settings: WebSettings | None = None) -> FastAPI:
     """The papersift web app: HTML pages, their JSON twins under ``/api``, Atom feeds and an
     arXiv-compatible query API, all over ``library``."""
-    from papersift.web import arxiv_api, listings, papers, search
+    from papersift.web import arxiv_api, listings, maps, papers, search
 
     settings = settings or WebSettings()
-    secret = settings.secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
+    secret = settings.secret or os.environ.get(SECRET_ENV) or library.site_secret()
     app = FastAPI(
         title=f"{settings.title} API",
         summary="Daily papers, trending, search and an arXiv-compatible query API.",
@@ -110,16 +127,39 @@ def create_app(library: Library, *, settings: WebSettings | None = None) -> Fast
     )
     app.state.web = WebState(
         library=library, settings=settings, templates=environment(),
-        highlighter=Highlighter(library.lexical.terms),
-        votes=RateLimiter(settings.vote_burst, settings.votes_per_minute),
-        ip_votes=RateLimiter(settings.ip_vote_burst, settings.ip_votes_per_minute),
-        cookies=VoterCookies(secret),
+        highlighter=Highlighter(library.terms), cookies=VoterCookies(secret),
+        heavy=threading.BoundedSemaphore(max(settings.heavy_requests, 1)),
     )
-    for module in (papers, listings, search, arxiv_api):
+    for module in (papers, listings, search, arxiv_api, maps):
         app.include_router(module.router)
+    _answer_head(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)
     return app
+
+
+class _HeadAsGet:
+    """Every page answers HEAD as it answers GET (link checkers and feed readers use it):
+    the request is routed as a GET and the body is dropped, the headers kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def _answer_head(app: FastAPI) -> None:
+    app.add_middleware(_HeadAsGet)
 
 
 def _wants_html(request: Request) -> bool:

@@ -1,10 +1,10 @@
-"""Upvote protection: token-bucket rate limits and signed voter cookies.
+"""Upvote protection: signed voter cookies, and the keys rate limits are counted under.
 
-The limiter lives in memory, so it holds for one server process (``papersift serve`` runs
-one); several workers would each allow the full rate. Each key (a voter cookie, an IP
-address) owns a bucket of ``burst`` tokens refilled continuously at ``per_minute``; a
-vote takes one token from each of its keys, and is refused, with the seconds to wait,
-when any of them is empty.
+The buckets themselves live in the library's store (``Library.take_token``), so every
+worker process and host draws from the same ones. A vote takes one token from its voter's
+bucket and one from its network's (an IPv4 /24 or an IPv6 /48: one address is cheap to
+change within a network, a network is not), and is refused, with the seconds to wait, when
+either is empty.
 """
 
 from __future__ import annotations
@@ -12,52 +12,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
-import threading
-import time
-from collections.abc import Callable
 
-__all__ = ["RateLimiter", "VoterCookies"]
+from starlette.responses import Response
+
+__all__ = ["VoterCookies", "network_of"]
+
+_YEAR = 365 * 24 * 3600
 
 
-class RateLimiter:
-    """Token buckets keyed by client, in memory.
+def network_of(address: str) -> str:
+    """The network a client address belongs to, for rate limits.
 
-    >>> clock = iter([0.0, 0.0, 0.0, 6.0]).__next__
-    >>> limiter = RateLimiter(burst=2, per_minute=10, clock=clock)
-    >>> [limiter.take("a") for _ in range(3)] + [limiter.take("a")]
-    [0.0, 0.0, 6.0, 0.0]
+    >>> network_of("203.0.113.77"), network_of("2001:db8:1:2::5")
+    ('203.0.113.0/24', '2001:db8:1::/48')
     """
-
-    def __init__(self, burst: int, per_minute: float, *,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
-        self.burst = max(burst, 1)
-        self.rate = max(per_minute, 1e-9) / 60.0  # tokens per second
-        self._clock = clock
-        self._max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
-        self._lock = threading.Lock()
-
-    def _level(self, key: str, now: float) -> float:
-        tokens, when = self._buckets.get(key, (float(self.burst), now))
-        return min(float(self.burst), tokens + (now - when) * self.rate)
-
-    def take(self, key: str) -> float:
-        """Take a token for ``key``: 0.0 when allowed, else the seconds until one is free."""
-        with self._lock:
-            now = self._clock()
-            level = self._level(key, now)
-            if level < 1.0:
-                return (1.0 - level) / self.rate
-            if len(self._buckets) >= self._max_keys:
-                self._forget_full(now)
-            self._buckets[key] = (level - 1.0, now)
-            return 0.0
-
-    def _forget_full(self, now: float) -> None:
-        """Drop the buckets that have refilled: they hold nothing a new bucket would not."""
-        for key in [k for k in self._buckets if self._level(k, now) >= self.burst]:
-            del self._buckets[key]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 class VoterCookies:
@@ -83,3 +59,9 @@ class VoterCookies:
             return None
         token, signature = cookie.rsplit(".", 1)
         return token if hmac.compare_digest(signature, self._sign(token)) else None
+
+    def set(self, response: Response, value: str | None = None) -> str:
+        """Give the client a voter cookie (a new one unless ``value``); returns the value."""
+        value = value or self.issue()[1]
+        response.set_cookie(self.name, value, max_age=_YEAR, httponly=True, samesite="lax")
+        return value

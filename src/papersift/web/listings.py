@@ -11,11 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from papersift import feeds
-from papersift.web import atom
+from papersift.web import atom, maps
 from papersift.web.app import WebState, state
-from papersift.web.models import DailyPage, ListingPage, StatusOut, TrendingPage, paper_out
-from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day
+from papersift.web.models import (
+    DailyPage,
+    ListingPage,
+    StatusOut,
+    TrendingPage,
+    paper_out,
+    status_out,
+)
+from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day, self_url
 
 router = APIRouter()
 Web = Annotated[WebState, Depends(state)]
@@ -25,7 +31,7 @@ Day = Annotated[str | None, Query(description="Listing day, YYYY-MM-DD (newest i
 
 def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
     offset, limit = page_window(page, web.settings.per_page)
-    listing = feeds.daily(web.library, parse_day(day), limit=limit, offset=offset)
+    listing = web.library.daily(parse_day(day), limit=limit, offset=offset)
     return DailyPage(
         date=listing.day, previous=listing.previous, next=listing.next, total=listing.total,
         pagination=pagination(page, limit, offset + limit < listing.total),
@@ -34,19 +40,20 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, date, page))
+def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
+    """The daily listing (HTML), with the map's rising topics."""
+    return web.render(request, "daily.html", page=_daily(web, date, page),
+                      rising=maps.rising_topics(web))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
-async def day_page(request: Request, web: Web, day: str, page: Page = 1) -> HTMLResponse:
+def day_page(request: Request, web: Web, day: str, page: Page = 1) -> HTMLResponse:
     """The listing of one day (HTML)."""
     return web.render(request, "daily.html", page=_daily(web, day, page))
 
 
 @router.get("/api/daily", response_model=DailyPage, tags=["listings"])
-async def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
+def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
     """Papers listed on a day, most upvoted first, with the previous and next listing days.
     HTML: `/` and `/days/{day}`."""
     return _daily(web, date, page)
@@ -54,7 +61,7 @@ async def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
 
 def _trending(web: WebState, days: int | None) -> TrendingPage:
     days = days or web.settings.trending_days
-    found = feeds.trending(web.library, days=days, limit=web.settings.per_page)
+    found = web.library.trending(days=days, limit=web.settings.per_page)
     return TrendingPage(reference_day=found.reference, days=found.days,
                         papers=[paper_out(p) for p in found.papers], scores=found.scores)
 
@@ -63,13 +70,13 @@ TrendDays = Annotated[int | None, Query(ge=1, le=3660, description="Days to look
 
 
 @router.get("/trending", response_class=HTMLResponse, include_in_schema=False)
-async def trending(request: Request, web: Web, days: TrendDays = None) -> HTMLResponse:
+def trending(request: Request, web: Web, days: TrendDays = None) -> HTMLResponse:
     """Trending papers (HTML)."""
     return web.render(request, "trending.html", page=_trending(web, days))
 
 
 @router.get("/api/trending", response_model=TrendingPage, tags=["listings"])
-async def trending_api(web: Web, days: TrendDays = None) -> TrendingPage:
+def trending_api(web: Web, days: TrendDays = None) -> TrendingPage:
     """Upvoted papers of the last `days` days by votes / (age_days + 2) ** 1.5.
     HTML: `/trending`."""
     return _trending(web, days)
@@ -77,7 +84,7 @@ async def trending_api(web: Web, days: TrendDays = None) -> TrendingPage:
 
 def _category(web: WebState, name: str, page: int) -> ListingPage:
     offset, limit = page_window(page, web.settings.per_page)
-    found = feeds.by_category(web.library, name, limit=limit, offset=offset)
+    found = web.library.category(name, limit=limit, offset=offset)
     return ListingPage(kind="category", name=name, total=found.total,
                        pagination=pagination(page, limit, offset + limit < found.total),
                        papers=[paper_out(p) for p in found.papers])
@@ -85,62 +92,51 @@ def _category(web: WebState, name: str, page: int) -> ListingPage:
 
 def _author(web: WebState, name: str, page: int) -> ListingPage:
     offset, limit = page_window(page, web.settings.per_page)
-    found = feeds.by_author(web.library, name, limit=limit, offset=offset)
+    found = web.library.author(name, limit=limit, offset=offset)
     return ListingPage(kind="author", name=name, total=found.total,
                        pagination=pagination(page, limit, offset + limit < found.total),
                        papers=[paper_out(p) for p in found.papers])
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, include_in_schema=False)
-async def category(request: Request, web: Web, name: str, page: Page = 1) -> HTMLResponse:
+def category(request: Request, web: Web, name: str, page: Page = 1) -> HTMLResponse:
     """A category's papers (HTML)."""
     return web.render(request, "listing.html", page=_category(web, name, page))
 
 
 @router.get("/api/categories/{name}", response_model=ListingPage, tags=["listings"])
-async def category_api(web: Web, name: str, page: Page = 1) -> ListingPage:
+def category_api(web: Web, name: str, page: Page = 1) -> ListingPage:
     """Papers in a category (e.g. `cs.CL`), newest first. HTML: `/categories/{name}`."""
     return _category(web, name, page)
 
 
 @router.get("/authors/{name}", response_class=HTMLResponse, include_in_schema=False)
-async def author(request: Request, web: Web, name: str, page: Page = 1) -> HTMLResponse:
+def author(request: Request, web: Web, name: str, page: Page = 1) -> HTMLResponse:
     """An author's papers (HTML)."""
     return web.render(request, "listing.html", page=_author(web, name, page))
 
 
 @router.get("/api/authors/{name}", response_model=ListingPage, tags=["listings"])
-async def author_api(web: Web, name: str, page: Page = 1) -> ListingPage:
+def author_api(web: Web, name: str, page: Page = 1) -> ListingPage:
     """Papers by an author (exact name, any case), newest first. HTML: `/authors/{name}`."""
     return _author(web, name, page)
 
 
 @router.get("/feeds/daily.atom", tags=["feeds"],
             responses={200: {"content": {"application/atom+xml": {}}}})
-async def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
+def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
     """The daily listing as an Atom feed (newest listing day unless `date` is given)."""
-    listing = feeds.daily(web.library, parse_day(date), limit=100)
+    with web.heavy:
+        listing = web.library.daily(parse_day(date), limit=100)
     day = listing.day.isoformat() if listing.day else "empty"
     body = atom.feed(
-        title=f"{web.settings.title}: daily papers {day}", self_url=str(request.url),
+        title=f"{web.settings.title}: daily papers {day}", self_url=self_url(request),
         papers=listing.papers, page_url=lambda p: absolute(request, paper_path(p.id)),
     )
     return Response(body, media_type="application/atom+xml")
 
 
 @router.get("/api/status", response_model=StatusOut, tags=["library"])
-async def status(web: Web) -> StatusOut:
-    """What the library holds and whether semantic search is on yet."""
-    info = {**web.library.stats(), **web.library.status()}
-    return StatusOut(
-        papers=int(info.get("papers") or 0),  # type: ignore[call-overload]
-        first_date=_opt_str(info.get("first_date")), last_date=_opt_str(info.get("last_date")),
-        days=int(info.get("days") or 0),  # type: ignore[call-overload]
-        semantic_ready=bool(info.get("semantic_ready")),
-        embedded=int(info.get("embedded") or 0),  # type: ignore[call-overload]
-        details={k: v for k, v in info.items() if k != "path"},
-    )
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else str(value)
+def status(web: Web) -> StatusOut:
+    """What the library holds, whether semantic search is on, and what its jobs are doing."""
+    return status_out(web.library.status(), web.library.stats())

@@ -8,11 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from papersift.jobs import JobState
+from papersift.library import LibraryStats, LibraryStatus
 from papersift.papers import Paper
 from papersift.ranking import SearchResult
 
 __all__ = [
     "DailyPage",
+    "JobOut",
     "LinksOut",
     "ListingPage",
     "Pagination",
@@ -23,8 +26,10 @@ __all__ = [
     "StatusOut",
     "TrendingPage",
     "VoteOut",
+    "VotesOut",
     "paper_out",
     "result_out",
+    "status_out",
 ]
 
 Day = date  # an alias: ``DailyPage`` has a field named ``date``
@@ -37,6 +42,13 @@ class LinksOut(BaseModel):
     abs: str | None = Field(None, description="Abstract page (arXiv) URL.")
     pdf: str | None = Field(None, description="PDF URL.")
     code: list[str] = Field(default_factory=list, description="Code repositories.")
+
+
+class VotesOut(BaseModel):
+    """Where a paper's upvotes come from."""
+
+    source: int = Field(description="Upvotes its source reported (e.g. Daily Papers).")
+    here: int = Field(description="Upvotes cast on this server.")
 
 
 class PaperOut(BaseModel):
@@ -52,6 +64,7 @@ class PaperOut(BaseModel):
     categories: list[str]
     organization: str | None = None
     upvotes: int = Field(description="Upvotes from the source plus votes cast here.")
+    votes: VotesOut
     links: LinksOut
     comment: str | None = None
 
@@ -97,7 +110,12 @@ class SearchPage(BaseModel):
     """One page of search results, with the query and filters that made it."""
 
     query: str
-    mode: SearchMode
+    mode: SearchMode = Field(description="The mode asked for.")
+    mode_used: SearchMode | None = Field(
+        None, description="The mode that ran (auto resolves to one; semantic and hybrid "
+        "fall back to lexical while no vectors exist).")
+    coverage: float = Field(1.0, description="Share of the papers with a vector.")
+    notice: str | None = Field(None, description="Why the results may be partial.")
     since: date | None = None
     until: date | None = None
     category: str | None = None
@@ -111,6 +129,9 @@ class PaperPage(BaseModel):
 
     paper: PaperOut
     similar: list[ResultOut]
+    similar_mode: SearchMode = Field(
+        "semantic", description="semantic, or lexical while the paper has no vector.")
+    notice: str | None = None
     voted: bool = Field(False, description="Whether this client has upvoted it.")
 
 
@@ -132,16 +153,68 @@ class VoteOut(BaseModel):
     voted: bool = Field(description="Whether this client's vote is now counted.")
 
 
+class JobOut(BaseModel):
+    """A background job's state, as every process sees it."""
+
+    name: str
+    status: str = Field(description="running, done, failed, stopped, or stalled (its "
+                        "process died; it resumes on the next run).")
+    done: int
+    total: int | None = None
+    unit: str
+    rate: float | None = Field(None, description="Per second, over the last minute.")
+    eta_seconds: float | None = None
+    started_at: str | None = None
+    updated_at: str | None = Field(None, description="The last heartbeat.")
+    finished_at: str | None = None
+    error: str | None = None
+    owner: str | None = None
+    message: str = ""
+    summary: str = Field(description="One line for people.")
+
+
 class StatusOut(BaseModel):
-    """What the library holds."""
+    """What the library holds and what it is doing."""
 
     papers: int
-    first_date: str | None = None
-    last_date: str | None = None
+    first_date: date | None = None
+    last_date: date | None = None
     days: int = 0
+    lexical_ready: bool = Field(True, description="The lexical index has every paper.")
+    encoder: str
     semantic_ready: bool = Field(False, description="Every paper embedded: hybrid is on.")
     embedded: int = Field(0, description="Papers with a vector so far.")
-    details: dict[str, object] = Field(default_factory=dict)
+    coverage: float = Field(1.0, description="Share of the papers with a vector.")
+    votes: int = Field(0, description="Upvotes cast on this server.")
+    top_categories: dict[str, int] = Field(default_factory=dict)
+    jobs: list[JobOut] = Field(default_factory=list)
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+def job_out(job: JobState) -> JobOut:
+    """The API shape of a job state."""
+    return JobOut(
+        name=job.name, status="stalled" if job.stalled() else job.status, done=job.done,
+        total=job.total, unit=job.unit, rate=job.rate, eta_seconds=job.eta_seconds,
+        started_at=_iso(job.started_at), updated_at=_iso(job.updated_at),
+        finished_at=_iso(job.finished_at), error=job.error, owner=job.owner,
+        message=job.message, summary=job.describe(),
+    )
+
+
+def status_out(status: LibraryStatus, stats: LibraryStats) -> StatusOut:
+    """The API shape of the library's status."""
+    return StatusOut(
+        papers=status.papers, first_date=stats.store.first_date,
+        last_date=stats.store.last_date, days=stats.store.days,
+        lexical_ready=status.lexical_ready, encoder=status.encoder,
+        semantic_ready=status.semantic_ready, embedded=status.embedded,
+        coverage=status.coverage, votes=stats.store.votes,
+        top_categories=stats.store.top_categories, jobs=[job_out(j) for j in status.jobs],
+    )
 
 
 def paper_out(paper: Paper) -> PaperOut:
@@ -150,7 +223,8 @@ def paper_out(paper: Paper) -> PaperOut:
         id=paper.id, version=paper.version, title=paper.title, abstract=paper.abstract,
         authors=list(paper.authors), author_count=paper.n_authors, published=paper.published,
         categories=list(paper.categories), organization=paper.organization,
-        upvotes=paper.upvotes,
+        upvotes=paper.total_upvotes,
+        votes=VotesOut(source=paper.upvotes, here=paper.votes_here),
         links=LinksOut(abs=paper.links.abs, pdf=paper.links.pdf, code=list(paper.links.code)),
         comment=paper.comment,
     )

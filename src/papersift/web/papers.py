@@ -2,8 +2,11 @@
 
 Upvoting works as a plain form POST (answered with a redirect back) and, for scripts, as
 JSON from ``/api/papers/{id}/upvote``. A second upvote by the same voter withdraws the
-first. Voters are identified by a signed cookie; each vote takes a token from the voter's
-bucket and from its IP address's bucket (see :mod:`papersift.web.limits`).
+first. Voters are identified by a signed cookie that a page view issued: a vote without one
+is not counted but gets the cookie and is asked to vote again, so a script cannot mint a
+fresh voter per request. Each vote takes a token from the voter's bucket and from its
+network's (see :mod:`papersift.web.limits`). Cross-site posts are refused: a browser's
+``Origin`` (``null`` included) or ``Sec-Fetch-Site`` must say this site.
 """
 
 from __future__ import annotations
@@ -14,22 +17,21 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from papersift import feeds
 from papersift.papers import Paper
 from papersift.web.app import WebState, state
+from papersift.web.limits import network_of
 from papersift.web.models import PaperPage, VoteOut, paper_out, result_out
 from papersift.web.params import paper_path
 
 router = APIRouter()
 Web = Annotated[WebState, Depends(state)]
-_YEAR = 365 * 24 * 3600
 
 
 def _paper(web: WebState, paper_id: str) -> Paper:
     paper = web.library.get(paper_id)
     if paper is None:
         raise HTTPException(404, f"no paper with id {paper_id!r} in this library")
-    return feeds.with_votes(web.library, [paper])[0]
+    return paper
 
 
 def _voter(web: WebState, request: Request) -> str | None:
@@ -39,42 +41,45 @@ def _voter(web: WebState, request: Request) -> str | None:
 def _page(web: WebState, request: Request, paper_id: str) -> PaperPage:
     paper = _paper(web, paper_id)
     similar = web.library.similar(paper.id, limit=web.settings.similar)
-    voter = _voter(web, request)
-    voted = bool(voter and web.library.catalog.local_votes([paper.id], voter))
+    voted = paper.id in web.library.voted([paper.id], _voter(web, request))
     return PaperPage(paper=paper_out(paper), similar=[result_out(r) for r in similar],
-                     voted=voted)
+                     voted=voted, similar_mode=similar.mode, notice=similar.notice)
 
 
-def _check_origin(request: Request) -> None:
-    """Refuse cross-site form posts (browsers send Origin with every POST)."""
+def check_same_site(request: Request) -> None:
+    """Refuse cross-site posts: browsers send ``Origin`` (``null`` from sandboxed frames and
+    some redirects) and ``Sec-Fetch-Site`` with every POST."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(403, "upvotes must come from this site's own pages")
+    if origin is not None and (origin == "null"
+                               or urlsplit(origin).netloc != request.url.netloc):
+        raise HTTPException(403, "this action must come from this site's own pages")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise HTTPException(403, "this action must come from this site's own pages")
 
 
-def _vote(web: WebState, request: Request, paper_id: str) -> tuple[VoteOut, str | None]:
-    """Cast or withdraw this client's vote; also returns a new cookie value if one is due."""
-    _check_origin(request)
+class _NeedsCookie(Exception):
+    """The vote came without a voter cookie; one is issued, and the vote must be repeated."""
+
+
+def _vote(web: WebState, request: Request, paper_id: str) -> VoteOut:
+    """Cast or withdraw this client's vote."""
+    check_same_site(request)
     paper = _paper(web, paper_id)
-    voter, cookie = _voter(web, request), None
+    voter = _voter(web, request)
     if voter is None:
-        voter, cookie = web.cookies.issue()
-    ip = request.client.host if request.client else "unknown"
-    wait = max(web.votes.take(f"voter:{voter}"), web.ip_votes.take(f"ip:{ip}"))
+        raise _NeedsCookie
+    network = network_of(request.client.host if request.client else "unknown")
+    settings = web.settings
+    wait = max(web.library.take_token(f"voter:{voter}", settings.vote_burst,
+                                      settings.votes_per_minute),
+               web.library.take_token(f"net:{network}", settings.ip_vote_burst,
+                                      settings.ip_votes_per_minute))
     if wait > 0:
         raise HTTPException(429, "too many upvotes; try again shortly",
                             headers={"Retry-After": str(int(wait) + 1)})
-    catalog = web.library.catalog
-    voted = catalog.add_vote(paper.id, voter) or not catalog.remove_vote(paper.id, voter)
-    upvotes = feeds.with_votes(web.library, [web.library.get(paper.id) or paper])[0].upvotes
-    return VoteOut(id=paper.id, upvotes=upvotes, voted=voted), cookie
-
-
-def _with_cookie(web: WebState, response: Response, cookie: str | None) -> Response:
-    if cookie is not None:
-        response.set_cookie(web.cookies.name, cookie, max_age=_YEAR, httponly=True,
-                            samesite="lax")
-    return response
+    vote = web.library.upvote(paper.id, voter)
+    return VoteOut(id=vote.id, upvotes=vote.upvotes, voted=vote.voted)
 
 
 def _local(path: str | None, fallback: str) -> str:
@@ -85,31 +90,48 @@ def _local(path: str | None, fallback: str) -> str:
 
 
 @router.post("/api/papers/{paper_id:path}/upvote", response_model=VoteOut, tags=["papers"],
-             responses={429: {"description": "Rate limited; see Retry-After."}})
-async def upvote_api(request: Request, web: Web, paper_id: str) -> Response:
-    """Upvote a paper (a second call by the same client withdraws the vote)."""
-    vote, cookie = _vote(web, request, paper_id)
-    return _with_cookie(web, JSONResponse(vote.model_dump()), cookie)
+             responses={403: {"description": "Cross-site, or no voter cookie yet (one is "
+                                             "set: vote again)."},
+                        429: {"description": "Rate limited; see Retry-After."}})
+def upvote_api(request: Request, web: Web, paper_id: str) -> Response:
+    """Upvote a paper (a second call by the same client withdraws the vote). The client
+    needs the voter cookie any page of this site sets; without it the answer is 403 with
+    the cookie set, and the same call then counts."""
+    try:
+        return JSONResponse(_vote(web, request, paper_id).model_dump())
+    except _NeedsCookie:
+        response = JSONResponse({"detail": "no voter cookie yet: one is set now; vote again"},
+                                status_code=403)
+        web.cookies.set(response)
+        return response
 
 
 @router.post("/papers/{paper_id:path}/upvote", include_in_schema=False)
-async def upvote_form(
+def upvote_form(
     request: Request, web: Web, paper_id: str,
     next: Annotated[str | None, Query(description="Where to go back to.")] = None,
 ) -> Response:
     """Upvote from a plain HTML form; redirects back to the page it came from."""
-    vote, cookie = _vote(web, request, paper_id)
-    back = _local(next, paper_path(vote.id))
-    return _with_cookie(web, RedirectResponse(back, status_code=303), cookie)
+    back = _local(next, paper_path(paper_id))
+    try:
+        _vote(web, request, paper_id)
+    except _NeedsCookie:
+        response = RedirectResponse(f"{paper_path(paper_id)}?vote=again", status_code=303)
+        web.cookies.set(response)
+        return response
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse, include_in_schema=False)
-async def paper_page(request: Request, web: Web, paper_id: str) -> HTMLResponse:
+def paper_page(request: Request, web: Web, paper_id: str,
+               vote: Annotated[str | None, Query(include_in_schema=False)] = None
+               ) -> HTMLResponse:
     """A paper's page (HTML)."""
-    return web.render(request, "paper.html", page=_page(web, request, paper_id))
+    return web.render(request, "paper.html", page=_page(web, request, paper_id),
+                      vote_again=vote == "again")
 
 
 @router.get("/api/papers/{paper_id:path}", response_model=PaperPage, tags=["papers"])
-async def paper_api(request: Request, web: Web, paper_id: str) -> PaperPage:
+def paper_api(request: Request, web: Web, paper_id: str) -> PaperPage:
     """A paper with its similar papers. HTML: `/papers/{paper_id}`."""
     return _page(web, request, paper_id)

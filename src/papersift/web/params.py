@@ -9,7 +9,8 @@ from fastapi import HTTPException, Request
 
 from papersift.web.models import Pagination
 
-__all__ = ["MAX_PAGE", "page_window", "pagination", "paper_path", "parse_day"]
+__all__ = ["MAX_PAGE", "absolute", "page_window", "pagination", "paper_path", "parse_day",
+           "self_url"]
 
 #: Deepest page served: ranked lists are cut by the engines' top-N, not walked to the end.
 MAX_PAGE = 50
@@ -44,5 +45,14 @@ def paper_path(paper_id: str) -> str:
 
 
 def absolute(request: Request, path: str) -> str:
-    """``path`` as an absolute URL on the server that received ``request``."""
-    return str(request.base_url).rstrip("/") + path
+    """``path`` as an absolute URL on this site: under the configured ``base_url`` (never
+    from the request's ``Host`` header, which any client can set), or, for an app without
+    one (tests, embedding in another app), the request's own base URL."""
+    base = request.app.state.web.settings.base_url or str(request.base_url)
+    return base.rstrip("/") + path
+
+
+def self_url(request: Request) -> str:
+    """The absolute URL of this request (a feed's ``self`` link)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return absolute(request, request.url.path + query)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from papersift import feeds
 from papersift.papers import Paper
-from papersift.ranking import Filters
+from papersift.query import Filters, QueryError, SearchRequest
+from papersift.search_results import SearchResults
 from papersift.web import atom
 from papersift.web.app import WebState, state
 from papersift.web.models import SearchMode, SearchPage, result_out
-from papersift.web.params import absolute, page_window, pagination, paper_path, parse_day
+from papersift.web.params import absolute, page_window, pagination, paper_path, self_url
 from papersift.web.render import url_for_query
 
 router = APIRouter()
@@ -34,11 +34,11 @@ class SearchQuery:
     page: int
 
     def filters(self) -> Filters:
-        return Filters(
-            since=parse_day(self.since, "since"), until=parse_day(self.until, "until"),
-            categories=tuple(c for c in (self.category or "").split(",") if c.strip()),
-            authors=(self.author.strip(),) if self.author and self.author.strip() else (),
-        )
+        try:
+            return Filters.parse(since=self.since, until=self.until, category=self.category,
+                                 author=self.author)
+        except QueryError as error:
+            raise HTTPException(400, str(error)) from None
 
     def url(self, path: str, **changes: object) -> str:
         params: dict[str, object] = {
@@ -55,7 +55,8 @@ def search_query(
     mode: Annotated[SearchMode, Query(description="Ranker: auto picks the best ready.")] = "auto",
     since: Annotated[str | None, Query(description="Published on or after, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, Query(description="Published on or before, YYYY-MM-DD.")] = None,
-    category: Annotated[str | None, Query(description="Categories, comma separated.")] = None,
+    category: Annotated[str | None, Query(max_length=500,
+                                          description="Categories, comma separated.")] = None,
     author: Annotated[str | None, Query(max_length=200, description="Author name.")] = None,
     page: Annotated[int, Query(ge=1, description="1-based page number.")] = 1,
 ) -> SearchQuery:
@@ -70,32 +71,32 @@ Search = Annotated[SearchQuery, Depends(search_query)]
 def _search(web: WebState, query: SearchQuery) -> tuple[SearchPage, list[Paper]]:
     filters = query.filters()
     offset, limit = page_window(query.page, web.settings.per_page)
-    results = []
+    results = SearchResults()
     if query.q:
-        results = web.library.search(query.q, mode=query.mode, filters=filters,
-                                     limit=limit + 1, offset=offset)
+        results = web.library.search_request(
+            SearchRequest(query.q, query.mode, filters, limit + 1, offset))
     kept = results[:limit]
-    papers = feeds.with_votes(web.library, [r.paper for r in kept])
     page = SearchPage(
-        query=query.q, mode=query.mode, since=filters.since, until=filters.until,
-        category=query.category, author=query.author,
+        query=query.q, mode=query.mode, mode_used=results.mode if query.q else None,
+        coverage=results.coverage, notice=results.notice, since=filters.since,
+        until=filters.until, category=query.category, author=query.author,
         pagination=pagination(query.page, limit, len(results) > limit),
-        results=[result_out(replace(r, paper=p)) for r, p in zip(kept, papers, strict=True)],
+        results=[result_out(r) for r in kept],
     )
-    return page, papers
+    return page, [r.paper for r in kept]
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
-async def search_page(request: Request, web: Web, query: Search) -> HTMLResponse:
+def search_page(request: Request, web: Web, query: Search) -> HTMLResponse:
     """The search page (HTML)."""
     page, _ = _search(web, query)
-    terms = frozenset(web.library.lexical.query_terms(query.q))
+    terms = frozenset(web.library.analyze(query.q).terms)
     return web.render(request, "search.html", page=page, search=query, terms=terms,
                       status=web.library.status())
 
 
 @router.get("/api/search", response_model=SearchPage, tags=["search"])
-async def search_api(web: Web, query: Search) -> SearchPage:
+def search_api(web: Web, query: Search) -> SearchPage:
     """Search papers: lexical (BM25), semantic or hybrid, with date, category and author
     filters. HTML: `/search`; Atom: `/feeds/search.atom`."""
     return _search(web, query)[0]
@@ -103,11 +104,12 @@ async def search_api(web: Web, query: Search) -> SearchPage:
 
 @router.get("/feeds/search.atom", tags=["feeds"],
             responses={200: {"content": {"application/atom+xml": {}}}})
-async def search_feed(request: Request, web: Web, query: Search) -> Response:
+def search_feed(request: Request, web: Web, query: Search) -> Response:
     """Any search as an Atom feed, to follow in a feed reader."""
-    _, papers = _search(web, query)
+    with web.heavy:
+        _, papers = _search(web, query)
     body = atom.feed(
-        title=f"{web.settings.title}: search {query.q!r}", self_url=str(request.url),
+        title=f"{web.settings.title}: search {query.q!r}", self_url=self_url(request),
         papers=papers,
         page_url=lambda p: absolute(request, paper_path(p.id)),
     )

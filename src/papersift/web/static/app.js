@@ -10,8 +10,14 @@
     event.preventDefault();
     var button = form.querySelector("button");
     button.disabled = true;
-    fetch(form.dataset.api, {
-      method: "POST", credentials: "same-origin", headers: { Accept: "application/json" }
+    function post() {
+      return fetch(form.dataset.api, {
+        method: "POST", credentials: "same-origin", headers: { Accept: "application/json" }
+      });
+    }
+    // A 403 without a voter cookie sets one; the same vote then counts.
+    post().then(function (response) {
+      return response.status === 403 ? post() : response;
     }).then(function (response) {
       if (response.status === 429) { throw new Error("Too many upvotes; try again shortly."); }
       if (!response.ok) { throw new Error("Upvote failed (" + response.status + ")."); }

@@ -1,0 +1,136 @@
+"""Votes, rate-limit buckets and job states: the small rows every process shares.
+
+A vote and the paper's count change in one transaction (an insert that a unique key makes
+idempotent, then ``votes_here = votes_here + 1``), so concurrent voters in any number of
+processes never lose or double a vote. Rate-limit buckets live here rather than in a
+server's memory for the same reason: every worker draws from the same bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from papersift.catalog.papers import now
+from papersift.catalog.schema import Connections
+from papersift.jobs import JobState
+
+__all__ = ["VoteRows"]
+
+_DATES = ("started_at", "updated_at", "finished_at")
+
+
+class VoteRows:
+    """Votes, buckets and job rows (a part of :class:`~papersift.catalog.Catalog`)."""
+
+    _conns: Connections
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._conns.get()
+
+    # -- votes ----------------------------------------------------------------------------
+    def add_vote(self, paper_id: str, voter: str) -> bool:
+        """Record a voter's upvote; False when the paper is unknown or already upvoted."""
+        with self._conns.writing(deadline=10) as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO votes (paper, voter, created) "
+                "SELECT rowid, ?, ? FROM papers WHERE id = ?",
+                (voter, now(), paper_id),
+            )
+            if cursor.rowcount <= 0:
+                return False
+            db.execute("UPDATE papers SET votes_here = votes_here + 1 WHERE id = ?", (paper_id,))
+            return True
+
+    def remove_vote(self, paper_id: str, voter: str) -> bool:
+        """Withdraw a voter's upvote; False when there was none."""
+        with self._conns.writing(deadline=10) as db:
+            cursor = db.execute(
+                "DELETE FROM votes WHERE voter = ? AND paper = "
+                "(SELECT rowid FROM papers WHERE id = ?)",
+                (voter, paper_id),
+            )
+            if cursor.rowcount <= 0:
+                return False
+            db.execute("UPDATE papers SET votes_here = votes_here - 1 WHERE id = ?", (paper_id,))
+            return True
+
+    def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]:
+        """Which of the papers this voter has upvoted."""
+        found: set[str] = set()
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
+                f"WHERE votes.voter = ? AND papers.id IN ({marks})",
+                [voter, *chunk],
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def vote_count(self) -> int:
+        """Votes cast here, in all (checked against each paper's count by ``check``)."""
+        return int(self._db.execute("SELECT count(*) FROM votes").fetchone()[0])
+
+    def vote_drift(self) -> int:
+        """Papers whose counted votes differ from their vote rows (0 when all agree)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM papers WHERE votes_here != "
+            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid)"
+        ).fetchone()
+        return int(row[0])
+
+    # -- rate limits ----------------------------------------------------------------------
+    def take_token(self, key: str, burst: int, per_minute: float) -> float:
+        """Take a token from ``key``'s bucket (``burst`` tokens, refilled at ``per_minute``):
+        0.0 when taken, else the seconds until one is free."""
+        burst = max(int(burst), 1)
+        rate = max(per_minute, 1e-9) / 60.0
+        clock = time.time()
+        with self._conns.writing(deadline=10) as db:
+            row = db.execute("SELECT tokens, updated FROM rate_limits WHERE key = ?",
+                             (key,)).fetchone()
+            level = float(burst) if row is None else min(
+                float(burst), row[0] + max(clock - row[1], 0.0) * rate)
+            if level < 1.0:
+                return (1.0 - level) / rate
+            db.execute(
+                "INSERT INTO rate_limits (key, tokens, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
+                "updated = excluded.updated",
+                (key, level - 1.0, clock),
+            )
+            if row is None and random.random() < 1 / 64:  # now and then, drop idle buckets
+                db.execute("DELETE FROM rate_limits WHERE updated < ?",
+                           (clock - 86_400,))
+        return 0.0
+
+    # -- jobs -----------------------------------------------------------------------------
+    def save_job(self, job: JobState) -> None:
+        data: dict[str, Any] = asdict(job)
+        for name in _DATES:
+            value = data[name]
+            data[name] = value.isoformat() if isinstance(value, datetime) else None
+        with self._conns.writing(deadline=10) as db:
+            db.execute(
+                "INSERT INTO jobs (name, state) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET state = excluded.state",
+                (job.name, json.dumps(data)),
+            )
+
+    def jobs(self) -> list[JobState]:
+        states = []
+        for row in self._db.execute("SELECT state FROM jobs ORDER BY name"):
+            data = json.loads(row[0])
+            for name in _DATES:
+                data[name] = datetime.fromisoformat(data[name]) if data.get(name) else None
+            states.append(JobState(**data))
+        return states

@@ -1,0 +1,180 @@
+"""``papersift harvest``: thin faces over :mod:`papersift.harvest` (arXiv OAI-PMH, the arXiv
+API, Hugging Face Daily Papers), with a request log and a progress bar.
+
+The shared CLI helpers are imported when a command runs, not when this module loads, so
+that ``papersift.cli`` can import this module at its end (as ``python -m papersift.cli``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+__all__ = ["harvest"]
+
+
+@click.group()
+def harvest() -> None:
+    """Bring in new papers from arXiv (OAI-PMH, the API) and Hugging Face Daily Papers.
+
+    Each run goes on from where the last one stopped (killed or not), asks each host at
+    most once every 3 s, and logs one line per request. See README, "Harvesting".
+
+    Example: papersift harvest arxiv --set cs && papersift harvest daily-papers
+    """
+
+
+def _harvest_options(command: Any) -> Any:
+    options = [
+        click.option("--url", help="The source's URL (a mirror or a test server); default: "
+                                   "the public service."),
+        click.option("--min-interval", type=click.FloatRange(0), default=None,
+                     help="Seconds between requests to one host (default 3, arXiv's policy)."),
+        click.option("--setting", "changes", multiple=True, metavar="NAME=VALUE",
+                     help="Change a harvest setting, e.g. retries=3 (README lists them)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bar (default: on a tty)."),
+        click.option("--embed/--no-embed", default=True, show_default=True,
+                     help="Embed the new papers afterwards (resumable; `papersift embed`)."),
+        click.option("--quiet", "-q", is_flag=True, help="No log line per request."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return click.pass_context(command)
+
+
+def _harvest_settings(changes: tuple[str, ...], **given: Any) -> Any:
+    """Harvest settings from ``--setting NAME=VALUE`` items and the named options."""
+    from papersift import cli
+    from papersift.harvest import HarvestSettings
+
+    defaults = HarvestSettings()
+    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    for item in changes:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise cli.UserError(f"--setting {item!r}: write it as NAME=VALUE, e.g. retries=3")
+        kind: type = type(getattr(defaults, name, ""))
+        try:
+            values[name] = kind(text)
+        except ValueError:
+            what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+            raise cli.UserError(f"--setting {item}: expected {what}") from None
+    try:
+        return defaults.replace(**values)
+    except ValueError as error:
+        raise cli.UserError(f"{error}; see README, Harvesting") from None
+
+
+def _run_harvest(ctx: click.Context, url_setting: str, url: str | None,
+                 min_interval: float | None, changes: tuple[str, ...], progress: bool | None,
+                 embed: bool, quiet: bool, work: Any) -> None:
+    """Open the library, run ``work(library, settings, progress)``, report, then embed."""
+    from papersift import cli
+    from papersift.harvest import HarvestError
+
+    settings = _harvest_settings(changes, **{url_setting: url, "min_interval": min_interval})
+    show = progress if progress is not None else cli.err.is_terminal
+    _request_log(quiet, show)
+    lib = cli._library(ctx, create=True)
+    try:
+        with cli.progress_bars(show, unit="records") as bar:
+            report = work(lib, settings, bar)
+    except HarvestError as error:
+        raise cli.UserError(f"{error} (pages harvested before this were stored)") from None
+    except KeyboardInterrupt:
+        cli.err.print("harvest interrupted; run it again to go on where it stopped")
+        raise SystemExit(130) from None
+    for rejected in report.rejected:
+        cli.err.print(cli._escape(str(rejected)), markup=False)
+    cli.err.print(cli._escape(report.summary()) + f" · {len(lib)} papers in {lib.path}")
+    if embed and report.brought:
+        cli._embed(lib, show)
+
+
+def _request_log(quiet: bool, terminal: bool) -> None:
+    """One line per request on stderr (beside the progress bar on a terminal)."""
+    logger = logging.getLogger("papersift.harvest")
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not logger.handlers:
+        handler = _TerminalLog() if terminal else logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"
+                                               if terminal else None))
+        logger.addHandler(handler)
+
+
+class _TerminalLog(logging.Handler):
+    """Log lines above the progress bar, one screen line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from papersift import cli
+
+        cli.err.print(self.format(record), markup=False, highlight=False, soft_wrap=False,
+                      no_wrap=True, overflow="ellipsis")
+
+
+@harvest.command(name="arxiv")
+@click.option("--set", "set_spec", default="cs", show_default=True,
+              help="arXiv OAI set: cs, math, physics:hep-th, ...; 'all' for every set.")
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]),
+              help="Start a new list at this datestamp (default: the last one seen).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="End the list here.")
+@_harvest_options
+def harvest_arxiv(ctx: click.Context, set_spec: str, since: datetime | None,
+                  until: datetime | None, **options: Any) -> None:
+    """Harvest arXivRaw records of one set over OAI-PMH, from the last datestamp seen.
+
+    Example: papersift harvest arxiv --set cs --from 2026-06-01
+    """
+    from papersift.harvest import harvest_oai
+
+    _run_harvest(ctx, "oai_url", work=lambda lib, settings, bar: harvest_oai(
+        lib, set_spec=None if set_spec == "all" else set_spec,
+        since=since.date() if since else None, until=until.date() if until else None,
+        settings=settings, progress=bar), **options)
+
+
+@harvest.command(name="arxiv-api")
+@click.option("--query", required=True, help='arXiv API search_query, e.g. "cat:cs.IR".')
+@click.option("--max", "max_results", type=click.IntRange(1, 30000), default=1000,
+              show_default=True, help="Most papers to bring.")
+@click.option("--sort", type=click.Choice(["submitted", "updated", "relevance"]),
+              default="submitted", show_default=True, help="Order of results (newest first).")
+@_harvest_options
+def harvest_arxiv_api(ctx: click.Context, query: str, max_results: int, sort: str,
+                      **options: Any) -> None:
+    """Pull the papers matching a query from the arXiv API (one-off, paged, polite).
+
+    Example: papersift harvest arxiv-api --query "cat:cs.IR AND ti:retrieval" --max 200
+    """
+    from papersift.harvest import harvest_arxiv_api as pull
+
+    _run_harvest(ctx, "arxiv_api_url", work=lambda lib, settings, bar: pull(
+        lib, query, max_results=max_results, sort=sort, settings=settings, progress=bar),
+        **options)
+
+
+@harvest.command(name="daily-papers")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day.")
+@click.option("--days", type=click.IntRange(1, 366),
+              help="The last N days (default: 3, and any days missed since the last run).")
+@_harvest_options
+def harvest_daily(ctx: click.Context, day: datetime | None, days: int | None,
+                  **options: Any) -> None:
+    """Fetch Hugging Face Daily Papers: new entries, and fresh upvotes, organizations,
+    submitters and code links for recent days.
+
+    Example: papersift harvest daily-papers --days 7
+    """
+    from papersift import cli
+    from papersift.harvest import harvest_daily_papers
+
+    if day and days:
+        raise cli.UserError("give --date or --days, not both")
+    _run_harvest(ctx, "daily_papers_url", work=lambda lib, settings, bar: harvest_daily_papers(
+        lib, day=day.date() if day else None, days=days, settings=settings, progress=bar),
+        **options)
