@@ -47,10 +47,11 @@ def library_for(collection: Path, root: Path) -> Library:
     return lib
 
 
-def papersift_runs(lib: Library, queries: dict[str, str]) -> dict[str, Run]:
-    runs: dict[str, Run] = {mode: {} for mode in MODES}
+def papersift_runs(lib: Library, queries: dict[str, str],
+                   modes: tuple[str, ...] = MODES) -> dict[str, Run]:
+    runs: dict[str, Run] = {mode: {} for mode in modes}
     for qid, text in queries.items():
-        for mode in MODES:
+        for mode in modes:
             runs[mode][qid] = [r.paper.id for r in lib.search(text, mode=mode, limit=100)]
     return runs
 
@@ -94,16 +95,17 @@ def rrf(a: Run, b: Run, k: int = 60) -> Run:
     return out
 
 
-def report(folder: Path, root: Path) -> list[str]:
+def report(folder: Path, root: Path, modes: tuple[str, ...] = MODES) -> list[str]:
     collection = load_collection(folder)
     started = time.perf_counter()
     lib = library_for(folder, root)
     runs = {f"papersift {mode}": run
-            for mode, run in papersift_runs(lib, collection.queries).items()}
+            for mode, run in papersift_runs(lib, collection.queries, modes).items()}
     baseline = bm25s_runs(collection.corpus.resolve(), collection.queries)
     runs.update(baseline)
-    runs["RRF of bm25s (en, no stemming) and papersift semantic"] = rrf(
-        baseline["bm25s (en, no stemming)"], runs["papersift semantic"])
+    if "semantic" in modes:
+        runs["RRF of bm25s (en, no stemming) and papersift semantic"] = rrf(
+            baseline["bm25s (en, no stemming)"], runs["papersift semantic"])
     lib.close()
     lines = [f"### {folder.name} ({len(collection.queries)} queries, {len(lib):,} documents, "
              f"{time.perf_counter() - started:.0f} s)", "",
@@ -119,13 +121,15 @@ def main() -> None:
     parser.add_argument("folders", type=Path, nargs="+", help="BEIR folders")
     parser.add_argument("--libraries", type=Path, required=True,
                         help="where the collections' libraries are kept (reused)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                        help="papersift modes to score (default: all three)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     lines = [f"command: `{shlex.join(['python', 'benchmarks/verbose.py', *sys.argv[1:]])}`",
              f"machine: {machine()}", ""]
     for folder in args.folders:
-        lines += report(folder, args.libraries)
-        print("\n".join(lines[-6:]), flush=True)
+        lines += report(folder, args.libraries, tuple(args.modes))
+        print("\n".join(lines[-12:]), flush=True)
     publish("\n".join(lines), args.out)
 
 

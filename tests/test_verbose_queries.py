@@ -8,7 +8,7 @@ import pytest
 
 from papersift.library import Library
 from papersift.papers import Paper
-from papersift.phrasing import strip_request
+from papersift.phrasing import is_request, strip_request
 from papersift.stopwords import LUCENE, STOPWORDS
 
 
@@ -33,6 +33,27 @@ def test_request_phrasing_is_removed(query: str, topic: str) -> None:
 ])
 def test_queries_without_request_phrasing_keep_their_words(query: str) -> None:
     assert strip_request(query) == query
+
+
+@pytest.mark.parametrize(("query", "asks"), [
+    ("What articles exist which deal with time sharing?", True),
+    ("I am interested in papers on graph neural networks", True),
+    ("Find me research about diffusion models, please.", True),
+    ("Has anyone studied sparse attention", True),
+    ("graph neural networks for molecules", False),
+    ("Aspirin lowers the risk of stroke in older adults.", False),
+    ("Results of the trial", False),
+])
+def test_questions_and_requests_are_told_from_statements(query: str, asks: bool) -> None:
+    assert is_request(query) is asks
+
+
+def test_a_statement_keeps_the_index_analysis(tmp_path: Path) -> None:
+    """The fuller stop list is for questions' grammar: a statement's words are its own."""
+    lib = Library(tmp_path)
+    statement = "Arterioles have a larger lumen diameter than venules."
+    assert lib.lexical.query_terms(statement) == lib.lexical.terms(statement)
+    assert "than" not in lib.lexical.query_terms("Are arterioles larger than venules?")
 
 
 def test_stop_list_holds_function_words_not_topics() -> None:

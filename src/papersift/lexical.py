@@ -6,11 +6,14 @@ it from scratch. Documents are keyed by the catalog's integer row id.
 
 Scoring choices were made by evaluation on SciFact (nDCG@10): one field holding title and
 abstract, English stop words removed and Porter-stemmed (0.686 measured here) beats
-separate fields with equal weights (0.666) and a 2x title boost (0.620). Queries lose their
-request phrasing (:mod:`papersift.phrasing`) and a fuller stop list
-(:mod:`papersift.stopwords`) than the index's: on requests such as "What articles exist
-which deal with ...?" that recovers most of what the phrasing cost, and removing the fuller
-list from the indexed text as well measured no better (``benchmarks/verbose.py``).
+separate fields with equal weights (0.666) and a 2x title boost (0.620). A query phrased as
+a question or request (:func:`papersift.phrasing.is_request`) loses its request phrasing
+(:mod:`papersift.phrasing`) and a fuller stop list (:mod:`papersift.stopwords`) than the
+index's: on requests such as "What articles exist which deal with ...?" that recovers most
+of what the phrasing cost, and removing the fuller list from the indexed text as well
+measured no better. Keywords and statements keep the index's analysis: in a statement the
+function words are the author's own choice, and the fuller list on every query measured no
+better on plain queries (``benchmarks/verbose.py``, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import tantivy
 from papersift.backends.base import Change, LexicalQuery, PaperStore
 from papersift.backends.filelock import FileLock
 from papersift.papers import Paper
-from papersift.phrasing import strip_request
+from papersift.phrasing import is_request, strip_request
 from papersift.query import Filters, ParsedQuery, name_key, parse_query
 from papersift.ranking import Hits
 from papersift.stopwords import STOPWORDS
@@ -197,8 +200,11 @@ class LexicalIndex:
         return list(self._analyzer.analyze(text))
 
     def query_terms(self, text: str) -> list[str]:
-        """The terms a query's free text is searched with: request phrasing and the fuller
-        stop list removed (see the module docstring)."""
+        """The terms a query's free text is searched with: for a question or request, its
+        request phrasing and the fuller stop list removed; otherwise the index's analysis
+        (see the module docstring)."""
+        if not is_request(text):
+            return self.terms(text)
         return list(self._query_analyzer.analyze(strip_request(text)))
 
     def analyze(self, text: str, *, syntax: bool = True) -> LexicalQuery:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["strip_request"]
+__all__ = ["is_request", "strip_request"]
 
 #: Nouns for "documents": a query that opens with one asks for documents about the rest.
 _DOCS = (r"(?:articles?|papers?|studies|documents?|publications?|works?|research|literature|"
@@ -71,6 +71,30 @@ _HEAD_RE = re.compile(rf"^\s*(?:(?:some|any|all|the|recent|relevant|good|new|lat
 _LEAD_RE = re.compile(rf"^\s*(?:{_LINK}\s+)?(?:that|whether|if|about|on|regarding|concerning|"
                       r"how|why)?\b\s*", re.IGNORECASE)
 _TAIL_RE = re.compile(r"[\s,]*(?:please|thanks?(?: you)?)?[\s?!.]*$", re.IGNORECASE)
+#: A question's opening: a question word, or an auxiliary that inverts ("Is there ...",
+#: "Has anyone ...", "Can transformers ...").
+_QUESTION_RE = re.compile(
+    r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|"
+    r"could|should|would|will|may|might|has|have|had)\b", re.IGNORECASE)
+
+
+def is_request(query: str) -> bool:
+    """Whether ``query`` is phrased as a question or a request for papers, rather than as
+    keywords or a statement: it ends with a question mark, opens as a question, or has
+    request phrasing that :func:`strip_request` removes.
+
+    Example::
+
+        >>> is_request("Which publications discuss protein folding?")
+        True
+        >>> is_request("I am interested in papers on graph neural networks")
+        True
+        >>> is_request("Aspirin lowers the risk of stroke.")
+        False
+    """
+    if query.rstrip().endswith("?") or _QUESTION_RE.match(query):
+        return True
+    return strip_request(query) != _TAIL_RE.sub("", query)
 
 
 def strip_request(query: str) -> str:
