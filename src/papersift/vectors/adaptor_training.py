@@ -44,8 +44,8 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("training the adaptor needs torch: pip install "
-                          "'papersift[adaptor]' (without it the rotation is used)") from exc
+        raise ImportError("training the adaptor needs torch: pip install torch "
+                          "(without it the rotation is used)") from exc
     return torch
 
 
