@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SAMPLE = DATA / "arxiv-75k.jsonl.gz"
@@ -27,3 +28,16 @@ def publish(report: str, out: Path | None) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report)
+
+
+def vectors_of(library: Path) -> dict[str, Any]:
+    """Every paper's current stored vector in a library, by paper id."""
+    from papersift.library import Library
+
+    lib = Library(library)
+    keys = lib.store.current_keys(lib.dense.name)
+    found, vectors = lib.dense.vectors(keys)
+    ids = lib.store.ids_of(keys[found].tolist())
+    out = {ids[k]: v for k, v in zip(keys[found].tolist(), vectors, strict=True)}
+    lib.close()
+    return out

@@ -34,10 +34,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SAMPLE, machine, publish
+from common import SAMPLE, machine, publish, vectors_of
 
 CLI = [sys.executable, "-m", "papersift.cli"]
 
@@ -73,20 +71,6 @@ def catalog_state(library: Path) -> str:
     rows = db.execute("SELECT id, fingerprint FROM papers ORDER BY id").fetchall()
     db.close()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16] + f" ({len(rows)} papers)"
-
-
-def vectors_of(library: Path) -> dict[str, np.ndarray]:
-    from papersift.library import Library
-    from papersift.query import Filters
-
-    lib = Library(library)
-    keys = lib.store.current_keys(lib.dense.name)
-    found, vecs = lib.dense.vectors(keys)
-    ids = lib.store.ids_of(keys[found].tolist())
-    out = {ids[k]: v for k, v in zip(keys[found].tolist(), vecs, strict=True)}
-    assert len(lib.store.matching(Filters())) >= len(out)
-    lib.close()
-    return out
 
 
 def kill_at(args: list[str], after: float) -> float:

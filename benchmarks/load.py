@@ -56,10 +56,12 @@ HEAVY = ("/api/query?search_query=all:learning&start=0&max_results={n}"
 class Server:
     name: str
     src: Path
-    library: Path
+    library: Path | str
     workers: int
     settings: list[str] = field(default_factory=list)
     url: str = ""
+    extra: list[str] = field(default_factory=list)  # more serve options, e.g. --harvest
+    embed: bool = False
 
 
 def _port() -> int:
@@ -73,7 +75,7 @@ def running(server: Server) -> Iterator[Server]:
     port = _port()
     env = {**os.environ, "PYTHONPATH": str(server.src), "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", "papersift.cli", "-L", str(server.library), "serve",
-            "--port", str(port), "--no-embed"]
+            "--port", str(port), "--embed" if server.embed else "--no-embed", *server.extra]
     if server.workers > 1:
         args += ["--workers", str(server.workers)]
     for pair in server.settings:
@@ -110,7 +112,7 @@ class Workload:
     days: list[str]
 
     @classmethod
-    def sample(cls, library: Path, n: int = 400, seed: int = 5) -> Workload:
+    def sample(cls, library: Path | str, n: int = 400, seed: int = 5) -> Workload:
         from papersift.library import Library
         from papersift.query import Filters
 
@@ -258,7 +260,8 @@ def _kinds(name: str, result: dict[str, object]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--library", type=Path, required=True)
+    parser.add_argument("--library", required=True,
+                        help="a library directory or a postgresql:// URL")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)

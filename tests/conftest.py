@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.mailbox import Mailbox
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PAPERSIFT_SHARED", REPO.parent / "shared"))
@@ -42,3 +47,27 @@ def scifact() -> Path:
 @pytest.fixture(scope="session")
 def daily_papers_json() -> Path:
     return require(DATA / "hf-daily-papers" / "papers.json")
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) for the whole session."""
+    from tests.mailbox import Mailbox
+
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    """The session's SMTP server, emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A running PostgreSQL with pgvector: its maintenance URL (see tests/postgres_fixtures)."""
+    from tests.postgres_fixtures import server
+
+    yield from server()

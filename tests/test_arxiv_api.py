@@ -11,20 +11,25 @@ from papersift.arxiv_query import parse_arxiv_query
 from papersift.library import Library
 from papersift.ranking import Filters
 from papersift.web import create_app
+from tests.postgres_fixtures import BACKENDS, drop_database, library_on
 from tests.web_fixtures import RunningServer, library_copy
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Library, str]]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Library, str]]:
     from tests.conftest import DATA, require
 
     arxiv_path = require(DATA / "arxiv-75k.jsonl.gz")
     daily_path = require(DATA / "hf-daily-papers" / "papers.json")
     root = tmp_path_factory.mktemp("arxiv-api")
-    library = library_copy(root / "cache", root / "lib", arxiv_path, daily_path)
-    with RunningServer(create_app(library)) as server:
-        yield library, server.url
-    library.close()
+    library, url = library_on(request, library_copy(root / "cache", root / "lib", arxiv_path,
+                                                    daily_path))
+    with RunningServer(create_app(library)) as server:  # type: ignore[arg-type]
+        yield library, server.url  # type: ignore[misc]
+    library.close()  # type: ignore[attr-defined]
+    if url:
+        drop_database(request.getfixturevalue("postgres_server"), url)
 
 
 def client_for(url: str, page_size: int = 100) -> arxiv.Client:

@@ -4,21 +4,37 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from papersift.cli import main
+from papersift.library import Library
 from papersift.ranking import Filters
 from tests.conftest import seed
+from tests.postgres_fixtures import BACKENDS, drop_database, with_database
 
 WEIRD_QUERIES = ['"unbalanced', "a AND (b OR", "NEAR(x y)", "*", "title:foo", ":", "", "   ",
                  "ünïcødé ∑ 数学", "-", '""', "a -b -c", "\\", "foo^2 bar~", "((()))"]
 
 
-def run(library: Path, *args: str, input: str | None = None) -> Result:
+def run(library: Path | str, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, ["--library", str(library), *args], input=input)
+
+
+@pytest.fixture(params=BACKENDS)
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a test's library goes: a new directory, or a new PostgreSQL database."""
+    if request.param == "embedded":
+        yield str(tmp_path / "lib")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = with_database(server, f"cli_{uuid.uuid4().hex[:12]}")
+    yield url
+    drop_database(server, url)
 
 
 @pytest.fixture(scope="module")
@@ -32,27 +48,27 @@ def arxiv_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return library
 
 
-def test_seed_files_give_their_papers(tmp_path: Path) -> None:
-    result = run(tmp_path, "ingest", "--no-embed", str(seed("000")), str(seed("003")))
+def test_seed_files_give_their_papers(place: str) -> None:
+    result = run(place, "ingest", "--no-embed", str(seed("000")), str(seed("003")))
     assert result.exit_code == 0, result.output
     assert "40 added, 0 updated, 0 unchanged, 0 rejected" in result.output
-    stats = json.loads(run(tmp_path, "stats", "--json").stdout)
+    stats = json.loads(run(place, "stats", "--json").stdout)
     assert stats["store"]["papers"] == 40
-    hits = json.loads(run(tmp_path, "search", "Densing Law", "--json").stdout)["results"]
+    hits = json.loads(run(place, "search", "Densing Law", "--json").stdout)["results"]
     densing = hits[0]["paper"]
     assert densing["title"] == "Densing Law of LLMs"
     assert (densing["organization"], densing["upvotes"]) == ("OpenBMB", 2)
     assert densing["published"] == "2024-12-05"
 
 
-def test_ingest_twice_changes_nothing(tmp_path: Path) -> None:
-    first = run(tmp_path, "ingest", "--no-embed", str(seed("003")))
-    again = run(tmp_path, "ingest", "--no-embed", str(seed("003")))
+def test_ingest_twice_changes_nothing(place: str) -> None:
+    first = run(place, "ingest", "--no-embed", str(seed("003")))
+    again = run(place, "ingest", "--no-embed", str(seed("003")))
     assert "29 added" in first.output
     assert "0 added, 0 updated, 29 unchanged, 0 rejected" in again.output
 
 
-def test_malformed_lines_are_reported_and_the_rest_stored(tmp_path: Path) -> None:
+def test_malformed_lines_are_reported_and_the_rest_stored(tmp_path: Path, place: str) -> None:
     good = [{"id": f"2501.{i:05d}", "title": f"Good paper {i}", "abstract": "Fine text."}
             for i in range(6)]
     lines = [json.dumps(p) for p in good]
@@ -61,16 +77,16 @@ def test_malformed_lines_are_reported_and_the_rest_stored(tmp_path: Path) -> Non
     lines.append(json.dumps({"id": "2501.88888"}))  # line 9: neither title nor abstract
     source = tmp_path / "mixed.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    result = run(tmp_path / "lib", "ingest", "--no-embed", str(source))
+    result = run(place, "ingest", "--no-embed", str(source))
     assert result.exit_code == 1
     reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
     assert [line.split(":")[1] for line in reported] == ["3", "6", "9"]
     assert "6 added, 0 updated, 0 unchanged, 3 rejected" in result.stderr
-    assert json.loads(run(tmp_path / "lib", "stats", "--json").stdout)["store"]["papers"] == 6
+    assert json.loads(run(place, "stats", "--json").stdout)["store"]["papers"] == 6
 
 
 @pytest.mark.parametrize("problem", ["missing", "truncated", "binary", "empty", "unknown"])
-def test_unreadable_inputs_are_one_line_errors(tmp_path: Path, problem: str) -> None:
+def test_unreadable_inputs_are_one_line_errors(tmp_path: Path, place: str, problem: str) -> None:
     path = tmp_path / f"{problem}.jsonl.gz"
     if problem == "truncated":
         records = "".join(json.dumps({"id": f"2501.{i:05d}", "title": f"T{i * 7919 % 10007}",
@@ -86,7 +102,7 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path: Path, problem: str) -> 
     elif problem == "unknown":
         path = tmp_path / "notes.xml"
         path.write_text("<notes><note>hello</note></notes>\n")
-    result = run(tmp_path / "lib", "ingest", "--no-embed", str(path))
+    result = run(place, "ingest", "--no-embed", str(path))
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     message = result.stderr.strip().splitlines()
@@ -95,17 +111,17 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path: Path, problem: str) -> 
         assert len(message) == 1, result.stderr
         return
     # every complete record before the cut is stored, searchable, and counted honestly
-    stored = json.loads(run(tmp_path / "lib", "stats", "--json").stdout)["store"]["papers"]
+    stored = json.loads(run(place, "stats", "--json").stdout)["store"]["papers"]
     assert stored > 0 and f"({stored:,} papers read before this were stored)" in message[0]
     assert message[1].startswith(f"{stored} added,") and len(message) == 2
-    assert run(tmp_path / "lib", "check").exit_code == 0
+    assert run(place, "check").exit_code == 0
 
 
-def test_stdin_and_folders(tmp_path: Path) -> None:
+def test_stdin_and_folders(place: str) -> None:
     text = seed("000").read_text()
-    result = run(tmp_path / "lib", "ingest", "--no-embed", "-", input=text)
+    result = run(place, "ingest", "--no-embed", "-", input=text)
     assert "11 added" in result.stderr
-    folder = run(tmp_path / "lib", "ingest", "--no-embed", str(seed("000").parent))
+    folder = run(place, "ingest", "--no-embed", str(seed("000").parent))
     assert "29 added, 0 updated, 11 unchanged" in folder.stderr
 
 
@@ -191,7 +207,7 @@ def test_a_lagging_index_is_reported_while_a_writer_runs_and_repaired_at_open(
 
 
 @pytest.mark.parametrize("command", [["search", "x"], ["show", "1"], ["stats"], ["embed"]])
-def test_reading_commands_do_not_create_a_library(tmp_path: Path, command: list[str]) -> None:
-    result = run(tmp_path / "nowhere", *command)
+def test_reading_commands_do_not_create_a_library(place: str, command: list[str]) -> None:
+    result = run(place, *command)
     assert result.exit_code == 1 and "no library at" in result.stderr
-    assert not (tmp_path / "nowhere").exists()
+    assert not Library.exists(place) and not Path(place).exists()

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from papersift.library import Library
+from tests.postgres_fixtures import BACKENDS, drop_database, new_database
 from tests.web_fixtures import arxiv_papers
 
 PAPERSIFT = [sys.executable, "-m", "papersift.cli"]
@@ -33,7 +34,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(library: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(library: Path | str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     """``papersift serve`` in its own process on a free loopback port, once it answers."""
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -139,12 +140,20 @@ def test_server_answers_while_another_process_ingests_and_embeds(
     assert votes > 0
 
 
-def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample: Path) -> None:
-    library = Library(tmp_path / "lib")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_workers_share_votes_cookies_and_limits(tmp_path: Path, arxiv_sample: Path,
+                                                     backend: str,
+                                                     request: pytest.FixtureRequest) -> None:
+    location = str(tmp_path / "lib")
+    if backend == "postgresql":
+        location = new_database(request.getfixturevalue("postgres_server"))
+        request.addfinalizer(lambda: drop_database(
+            request.getfixturevalue("postgres_server"), location))
+    library = Library(location)
     library.add(arxiv_papers(arxiv_sample, 60))
     ids = [p.id for p in library.daily(limit=10).papers]
     library.close()
-    server, url = start_server(tmp_path / "lib", "--workers", "2")
+    server, url = start_server(location, "--workers", "2")
     try:
         results: list[tuple[int, bool | None]] = []
 

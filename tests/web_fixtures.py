@@ -70,7 +70,7 @@ def build_library(root: Path, arxiv: Path, daily: Path, *, n_arxiv: int = 300,
     return library
 
 
-_BUILT: dict[tuple[str, str], Path] = {}
+_BUILT: dict[tuple[str, ...], Path] = {}
 
 
 def library_copy(cache_dir: Path, target: Path, arxiv: Path, daily: Path) -> Library:
@@ -119,3 +119,20 @@ class RunningServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def feed_library_copy(cache_dir: Path, target: Path, arxiv: Path, vectors: Path,
+                      n: int = 2000, **options: object) -> Library:
+    """A copy of a library of the first ``n`` arXiv papers with their precomputed vectors
+    (the shared sample's, imported: nothing is embedded), built once per session."""
+    import shutil
+
+    key = ("feed", str(arxiv), str(n))
+    if key not in _BUILT:
+        library = Library(cache_dir / "feed-library")
+        library.add(arxiv_papers(arxiv, n))
+        library.import_vectors(vectors, encoder="minilm-l6-int8")
+        library.close()
+        _BUILT[key] = cache_dir / "feed-library"
+    shutil.copytree(_BUILT[key], target)
+    return Library(target, **options)  # type: ignore[arg-type]

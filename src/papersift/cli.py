@@ -9,24 +9,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from html import escape as html_escape
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from papersift import __version__, sources
 from papersift.encoders import EncoderError
 from papersift.errors import LibraryError, LockBusy
-from papersift.library import DEFAULT_PATH, Library, LibraryStats
+from papersift.library import DEFAULT_PATH, Library, LibraryStats, RayOptions
 from papersift.papers import Paper
+from papersift.people import PersonError, normalize_email
+from papersift.progress_bars import Bars
 from papersift.query import Filters, QueryError
 from papersift.ranking import SearchResult
 from papersift.search_results import SearchResults
@@ -45,29 +40,14 @@ class UserError(click.ClickException):
 
 
 @contextmanager
-def progress_bars(enabled: bool, unit: str | None = None) -> Iterator[Any]:
-    """A ``progress(task, done, total)`` callback drawing rich bars on a terminal; with a
-    ``unit`` each bar shows its rate, e.g. ``12 records/s``."""
+def progress_bars(enabled: bool, unit: str = "items") -> Iterator[Any]:
+    """A ``progress(task, done, total)`` callback drawing one rich bar per task on a terminal
+    (see :mod:`papersift.progress_bars`); ``unit`` names what a task not known there counts."""
     if not enabled:
         yield lambda task, done, total: None
         return
-    columns = (
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bars:
-        tasks: dict[str, TaskID] = {}
-        started: dict[str, float] = {}
-
-        def update(task: str, done: int, total: int | None) -> None:
-            if task not in tasks:
-                tasks[task] = bars.add_task(task, total=total, rate="")
-                started[task] = time.monotonic()
-            elapsed = time.monotonic() - started[task]
-            rate = f"{done / elapsed:,.1f} {unit}/s" if unit and elapsed > 0 else ""
-            bars.update(tasks[task], completed=done, total=total, rate=rate)
-
-        yield update
+    with Bars(err, unit=unit) as bars:
+        yield bars
 
 
 def _library(ctx: click.Context, *, create: bool = False, **options: Any) -> Library:
@@ -139,7 +119,9 @@ def _escape(text: str) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--library", "-L", envvar="PAPERSIFT_LIBRARY", default=DEFAULT_PATH, show_default=True,
-    type=click.Path(file_okay=False), help="Library directory (env: PAPERSIFT_LIBRARY).",
+    type=click.Path(file_okay=False),
+    help="Library directory, or a postgresql://user@host:port/dbname URL "
+         "(env: PAPERSIFT_LIBRARY).",
 )
 @click.version_option(__version__, prog_name="papersift")
 @click.pass_context
@@ -211,7 +193,8 @@ def filter_options(command: Any) -> Any:
 @filter_options
 @click.option("--mode", "-m", type=click.Choice(["auto", "lexical", "semantic", "hybrid"]),
               default="auto", show_default=True,
-              help="auto: hybrid once every paper is embedded, lexical before.")
+              help="auto: hybrid once any paper has a vector (the others ranked by "
+                   "their words), lexical before.")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -289,10 +272,13 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     Example: papersift stats --json
     """
+    from papersift.harvest import source_statuses
+
     lib = _library(ctx)
-    stats, status = lib.stats(), lib.status()
+    stats, status, sources = lib.stats(), lib.status(), source_statuses(lib)
     if as_json:
-        click.echo(json.dumps(_stats_json(stats, status.coverage), indent=1, default=str))
+        data = _stats_json(stats, status.coverage) | {"harvests": [s.to_dict() for s in sources]}
+        click.echo(json.dumps(data, indent=1, default=str))
         return
     store = stats.store
     out.print(f"{store.papers:,} papers in {_escape(stats.location)}")
@@ -309,6 +295,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         out.print(f"  top categories: {_escape(top)}")
     for job in stats.jobs:
         out.print(f"  job {_escape(job.describe())}")
+    for source in sources:
+        out.print(f"  harvest {_escape(source.describe())}")
 
 
 def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:
@@ -345,11 +333,11 @@ def reindex(ctx: click.Context) -> None:
     err.print(f"lexical index rebuilt: {written} papers")
 
 
-def _embed(lib: Library, show: bool, wait: bool = True) -> None:
+def _embed(lib: Library, show: bool, wait: bool = True, ray: RayOptions | None = None) -> None:
     try:
         try:
             with progress_bars(show) as bar:
-                done = lib.embed(progress=bar, wait=False)
+                done = lib.embed(progress=bar, wait=False, ray=ray)
         except LockBusy as busy:
             if not wait:
                 raise UserError(f"another process is embedding this library ({busy.holder}); "
@@ -357,8 +345,8 @@ def _embed(lib: Library, show: bool, wait: bool = True) -> None:
             err.print(f"another process is embedding this library ({_escape(busy.holder or '')}"
                       "); waiting for it to finish, then embedding what is left")
             with progress_bars(show) as bar:
-                done = lib.embed(progress=bar, wait=True)
-    except EncoderError as error:
+                done = lib.embed(progress=bar, wait=True, ray=ray)
+    except (EncoderError, LibraryError, ImportError) as error:  # ImportError: a missing extra
         raise UserError(str(error)) from None
     except KeyboardInterrupt:
         err.print("embedding interrupted; run `papersift embed` to go on where it stopped")
@@ -374,16 +362,28 @@ def _embed(lib: Library, show: bool, wait: bool = True) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="When another process is embedding: wait for it, or stop at once.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None,
+              metavar="[ADDRESS|auto|local]",
+              help="Encode on a Ray cluster's workers (pip install \"papersift[ray]\"): auto "
+                   "(alone: --ray) joins this machine's cluster, local starts one here for "
+                   "this run, or a cluster's address. Same vectors, same resuming.")
+@click.option("--ray-workers", type=click.IntRange(1), default=None,
+              help="Encoder workers on the Ray cluster (default: one per CPU).")
 @click.pass_context
-def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool) -> None:
+def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: bool,
+          ray_address: str | None, ray_workers: int | None) -> None:
     """Embed every paper that has no current vector (resumable; interrupt at any time).
 
     Naming another encoder embeds the library again with it and makes it the default.
 
-    Example: papersift embed --encoder ./models/bge-small-en-v1.5
+    Examples: papersift embed --encoder ./models/bge-small-en-v1.5;
+    papersift embed --ray ray-head:6379
     """
+    if ray_workers is not None and not ray_address:
+        raise UserError("--ray-workers needs --ray")
+    ray = RayOptions(ray_address, workers=ray_workers) if ray_address else None
     lib = _library(ctx, encoder=encoder)
-    _embed(lib, progress if progress is not None else err.is_terminal, wait)
+    _embed(lib, progress if progress is not None else err.is_terminal, wait, ray)
 
 
 @main.command()
@@ -526,6 +526,35 @@ def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
               + f"; {status.embedded:,} of {status.papers:,} papers have vectors")
 
 
+@main.command()
+@click.argument("source")
+@click.argument("destination")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
+@click.pass_context
+def migrate(ctx: click.Context, source: str, destination: str, progress: bool | None) -> None:
+    """Copy a library (papers, votes, people, settings, vectors) to another backend or place.
+
+    SOURCE and DESTINATION are library directories or postgresql:// URLs. Interrupted, it
+    resumes where it stopped when run again; it ends by comparing the counts.
+
+    Example: papersift migrate papersift-data postgresql://papersift@db.example/papers
+    """
+    if not Library.exists(source):
+        raise UserError(f"no library at {source}: nothing to copy")
+    try:
+        with Library(source) as src, Library(destination) as dest, \
+                progress_bars(progress if progress is not None else err.is_terminal) as bar:
+            report = src.copy_to(dest, progress=bar)
+    except LibraryError as error:
+        raise UserError(str(error)) from None
+    vectors = ", ".join(f"{n:,} vectors of {name}" for name, n in report.vectors.items())
+    err.print(f"copied {report.papers:,} papers, {report.votes:,} votes, "
+              f"{report.people:,} people"
+              + (f", {_escape(vectors)}" if vectors else "") + f" to {_escape(dest.location)}")
+    for what, (here, there) in report.counts.items():
+        err.print(f"  {what}: {here:,} in the source, {there:,} in the copy")
+
+
 @main.group(invoke_without_command=True)
 @click.pass_context
 def jobs(ctx: click.Context) -> None:
@@ -552,7 +581,6 @@ def jobs_run(ctx: click.Context, every: float) -> None:
 
     Example: papersift jobs run
     """
-    import time
 
     lib = _library(ctx)
     lib.start_jobs(embed=True, every=every)
@@ -566,6 +594,95 @@ def jobs_run(ctx: click.Context, every: float) -> None:
         lib.close()
 
 
+@main.group()
+def user() -> None:
+    """Accounts: add (or approve) one, list them, remove one with all its data."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.pass_context
+def user_add(ctx: click.Context, email: str, admin: bool) -> None:
+    """Add an account, or approve one waiting (closed registration); it signs in by mail.
+
+    Example: papersift user add ada@example.org --admin
+    """
+    try:
+        found = _library(ctx).add_user(email, admin=admin)
+    except PersonError as error:
+        raise UserError(str(error)) from None
+    err.print(f"{_escape(found.email)} can sign in" + (" (administrator)" if found.admin else ""))
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """Every account, with those waiting for approval.
+
+    Example: papersift user list
+    """
+    users = _library(ctx).users()
+    if as_json:
+        click.echo(json.dumps([{"email": u.email, "admin": u.admin, "status": u.status,
+                                "created": u.created.isoformat() if u.created else None}
+                               for u in users], indent=1))
+        return
+    if not users:
+        err.print("no accounts yet: `papersift user add EMAIL`")
+    for found in users:
+        marks = [m for m in ("admin" if found.admin else "",
+                             "waiting for approval: `papersift user add` it"
+                             if found.status == "pending" else "") if m]
+        since = f" since {found.created:%Y-%m-%d}" if found.created else ""
+        out.print(_escape(f"{found.email}{since}" + (f" ({', '.join(marks)})" if marks else "")))
+
+
+@user.command("remove")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def user_remove(ctx: click.Context, email: str, yes: bool) -> None:
+    """Remove an account and all its data: votes, ratings, collections, tokens, sessions.
+
+    Example: papersift user remove ada@example.org --yes
+    """
+    lib = _library(ctx)
+    if lib.user(email) is None:
+        raise UserError(f"no account for {email!r}; see `papersift user list`")
+    if not yes:
+        click.confirm(f"remove {email} and all their data?", abort=True, err=True)
+    lib.remove_user(email)
+    err.print(f"removed {_escape(email)} and their data")
+
+
+@main.group()
+def mail() -> None:
+    """Mail (sign-in links, digests) through the SMTP server PAPERSIFT_SMTP_* names."""
+
+
+@mail.command("test")
+@click.argument("address")
+def mail_test(address: str) -> None:
+    """Send a test mail to ADDRESS through the SMTP server the PAPERSIFT_SMTP_* environment
+    variables name (the password from PAPERSIFT_SMTP_PASSWORD).
+
+    Example: PAPERSIFT_SMTP_HOST=smtp.example.org papersift mail test ada@example.org
+    """
+    from papersift.mail import MailError, MailSettings, Message, send
+
+    try:
+        settings = MailSettings.from_env()
+        text = (f"This is a test mail from papersift, sent through {settings.smtp_host}:"
+                f"{settings.smtp_port} ({settings.smtp_security}).\n")
+        send(settings, [Message(normalize_email(address), "papersift test mail", text,
+                                html=f"<p>{html_escape(text)}</p>")])
+    except (MailError, PersonError) as error:
+        raise UserError(str(error)) from None
+    err.print(f"sent a test mail to {_escape(address)} through {settings.smtp_host}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback needs PAPERSIFT_SECRET.")
@@ -577,13 +694,15 @@ def jobs_run(ctx: click.Context, every: float) -> None:
               help="Server processes (about one per core); they share the library.")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="A web setting (see README), e.g. --set per_page=50 --set title=Lab.")
+@click.option("--harvest", is_flag=True, help="Harvest the sources of the library's schedule "
+              "(`papersift harvest config`) in the background.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: bool,
-          workers: int, overrides: tuple[str, ...]) -> None:
+          workers: int, overrides: tuple[str, ...], harvest: bool) -> None:
     """Serve the web UI and the JSON API (OpenAPI at /docs).
 
-    Search answers at once (lexical); semantic search switches on when the background
-    embedding finishes (the search page shows its progress).
+    Search answers at once (lexical); hybrid search covers more papers as the background
+    embedding goes, newest first (the search page shows its progress).
 
     Example: papersift serve --port 8000
     """
@@ -599,7 +718,8 @@ def serve(ctx: click.Context, host: str, port: int, embed: bool, proxy_headers: 
     err.print(f"papersift: serving {ctx.obj['library']} on http://{host}:{port}/")
     try:
         run_server(ctx.obj["library"], host=host, port=port, embed=embed,
-                   proxy_headers=proxy_headers, workers=workers, settings=settings)
+                   proxy_headers=proxy_headers, workers=workers, settings=settings,
+                   harvest=harvest)
     except ServeError as error:
         raise UserError(str(error)) from None
 
@@ -619,11 +739,15 @@ def _library_given(ctx: click.Context) -> bool:
 
 
 # The harvest and map commands live in their own modules, which use the helpers above.
+from papersift.cli_digest import digest  # noqa: E402
 from papersift.cli_harvest import harvest  # noqa: E402
+from papersift.cli_votes import votes  # noqa: E402
 from papersift.map_cli import map_command  # noqa: E402
 
+main.add_command(digest)
 main.add_command(harvest)
 main.add_command(map_command)
+main.add_command(votes)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -47,27 +47,42 @@ def _harvest_options(command: Any) -> Any:
     return click.pass_context(command)
 
 
-def _harvest_settings(changes: tuple[str, ...], **given: Any) -> Any:
-    """Harvest settings from ``--setting NAME=VALUE`` items and the named options."""
+def _pairs(changes: tuple[str, ...], option: str = "--setting") -> dict[str, str]:
+    """``NAME=VALUE`` items as a mapping (checked and converted by the library's settings)."""
     from papersift import cli
-    from papersift.harvest import HarvestSettings
 
-    defaults = HarvestSettings()
-    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    pairs: dict[str, str] = {}
     for item in changes:
         name, sep, text = item.partition("=")
         if not sep:
-            raise cli.UserError(f"--setting {item!r}: write it as NAME=VALUE, e.g. retries=3")
-        kind: type = type(getattr(defaults, name, ""))
-        try:
-            values[name] = kind(text)
-        except ValueError:
-            what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
-            raise cli.UserError(f"--setting {item}: expected {what}") from None
+            raise cli.UserError(f"{option} {item!r}: write it as NAME=VALUE, e.g. retries=3")
+        pairs[name.strip()] = text.strip()
+    return pairs
+
+
+def _setting_pairs(changes: tuple[str, ...], **given: Any) -> dict[str, str]:
+    """``--setting NAME=VALUE`` items and the named options, checked against the defaults
+    (before a library is opened or made)."""
+    from papersift import cli
+    from papersift.harvest import HarvestError, settings_from
+
+    pairs = {k: str(v) for k, v in given.items() if v is not None} | _pairs(changes)
     try:
-        return defaults.replace(**values)
-    except ValueError as error:
+        settings_from(pairs)
+    except HarvestError as error:
         raise cli.UserError(f"{error}; see README, Harvesting") from None
+    return pairs
+
+
+def _harvest_settings(lib: Any, pairs: dict[str, str]) -> Any:
+    """The library's harvest settings with a command's own on top."""
+    from papersift import cli
+    from papersift.harvest import HarvestError, load_settings
+
+    try:
+        return load_settings(lib, pairs)
+    except HarvestError as error:
+        raise cli.UserError(str(error)) from None
 
 
 def _run_harvest(ctx: click.Context, url_setting: str, url: str | None,
@@ -77,10 +92,11 @@ def _run_harvest(ctx: click.Context, url_setting: str, url: str | None,
     from papersift import cli
     from papersift.harvest import HarvestError
 
-    settings = _harvest_settings(changes, **{url_setting: url, "min_interval": min_interval})
+    pairs = _setting_pairs(changes, **{url_setting: url, "min_interval": min_interval})
     show = progress if progress is not None else cli.err.is_terminal
     _request_log(quiet, show)
     lib = cli._library(ctx, create=True)
+    settings = _harvest_settings(lib, pairs)
     try:
         with cli.progress_bars(show, unit="records") as bar:
             report = work(lib, settings, bar)
@@ -178,3 +194,143 @@ def harvest_daily(ctx: click.Context, day: datetime | None, days: int | None,
     _run_harvest(ctx, "daily_papers_url", work=lambda lib, settings, bar: harvest_daily_papers(
         lib, day=day.date() if day else None, days=days, settings=settings, progress=bar),
         **options)
+
+
+@harvest.command(name="config")
+@click.option("--setting", "changes", multiple=True, metavar="NAME=VALUE",
+              help="Keep a setting in this library (checked first), e.g. "
+                   'schedule="arxiv:cs@6h, daily-papers@1h" or oai_url=http://mirror/oai.')
+@click.option("--reset", multiple=True, metavar="NAME", help="Forget a kept setting "
+              "(back to its default).")
+@click.pass_context
+def harvest_config(ctx: click.Context, changes: tuple[str, ...], reset: tuple[str, ...]) -> None:
+    """Show or change the harvest settings this library keeps: the sources' URLs, the
+    politeness, and the schedule that `serve --harvest` and `harvest run` follow.
+
+    Every process harvesting this library (each web worker, cron, these commands) uses
+    them; a command's own --setting goes on top for that run.
+
+    Example: papersift harvest config --setting schedule="arxiv:cs@6h, daily-papers@1h"
+    """
+    from papersift import cli
+    from papersift.harvest import HarvestError, describe, kept_settings, save_settings
+
+    pairs = _setting_pairs(changes)
+    lib = cli._library(ctx, create=bool(pairs))
+    try:
+        settings = save_settings(lib, pairs, reset) if pairs or reset else None
+    except HarvestError as error:
+        raise cli.UserError(str(error)) from None
+    settings = settings or _harvest_settings(lib, {})
+    kept = kept_settings(lib)
+    for name, _default, _help in describe():
+        mark = "  (kept in this library)" if name in kept else ""
+        cli.out.print(cli._escape(f"{name} = {getattr(settings, name)!r}{mark}"))
+
+
+@harvest.command(name="run")
+@click.option("--every", metavar="DURATION",
+              help="Harvest again every DURATION (e.g. 6h) until Ctrl-C, embedding what "
+                   "arrives; without it, harvest once and stop (for cron).")
+@click.option("--setting", "changes", multiple=True, metavar="NAME=VALUE",
+              help="Change a harvest setting for this run, e.g. min_interval=5.")
+@click.option("--embed/--no-embed", default=True, show_default=True,
+              help="Embed the new papers afterwards (resumable; `papersift embed`).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
+@click.option("--quiet", "-q", is_flag=True, help="No log line per request.")
+@click.pass_context
+def harvest_run(ctx: click.Context, every: str | None, changes: tuple[str, ...], embed: bool,
+                progress: bool | None, quiet: bool) -> None:
+    """Harvest every source of the schedule (`papersift harvest config`), each from where
+    it stopped, as the job `serve --harvest` runs; a failing source does not stop the
+    others (exit status 1 at the end).
+
+    Example: papersift harvest run --every 6h
+    """
+    from papersift import cli
+    from papersift.harvest import Scheduler, parse_duration
+
+    try:
+        seconds = parse_duration(every) if every is not None else None
+    except ValueError as error:
+        raise cli.UserError(f"--every: {error}") from None
+    pairs = _setting_pairs(changes)
+    show = progress if progress is not None else cli.err.is_terminal and seconds is None
+    _request_log(quiet, show)
+    lib = cli._library(ctx, create=True)
+    scheduler = Scheduler(lib, settings=_harvest_settings(lib, pairs), every=seconds)
+    if seconds is None:
+        _harvest_once(lib, scheduler, show, embed)
+    else:
+        _harvest_every(lib, scheduler, embed)
+
+
+def _harvest_once(lib: Any, scheduler: Any, show: bool, embed: bool) -> None:
+    from papersift import cli
+    from papersift.errors import LockBusy
+    from papersift.harvest import HarvestError
+
+    before, failed = len(lib), None
+    # the runner would log a failure too: here it is said once, below
+    logging.getLogger("papersift.jobs").setLevel(logging.CRITICAL)
+    try:
+        with cli.progress_bars(show, unit="records") as bar:
+            try:
+                scheduler.run_now(wait=False, progress=bar)
+            except LockBusy as busy:
+                cli.err.print(f"another process is harvesting ({cli._escape(busy.holder or '')})"
+                              "; waiting for it, then harvesting")
+                scheduler.run_now(wait=True, progress=bar)
+    except HarvestError as error:
+        failed = str(error)
+    except KeyboardInterrupt:
+        cli.err.print("harvest interrupted; run it again to go on where it stopped")
+        raise SystemExit(130) from None
+    _show_sources(lib)
+    cli.err.print(f"{len(lib):,} papers in {cli._escape(str(lib.path))} "
+                  f"({len(lib) - before:+,})")
+    if embed and lib.embedding_pending():
+        cli._embed(lib, show)
+    if failed:
+        raise cli.UserError(f"{failed} (pages harvested before this were stored)")
+
+
+def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
+    """Keep the harvest (and embedding) jobs here until Ctrl-C; a line per finished run."""
+    import time
+
+    from papersift import cli
+    from papersift.harvest import JOB, HarvestError, format_duration
+
+    try:
+        entries = scheduler.start()
+    except HarvestError as error:
+        raise cli.UserError(str(error)) from None
+    if embed:
+        lib.start_jobs(embed=True)
+    names = ", ".join(e.source for e in entries)
+    cli.err.print(f"harvesting {cli._escape(names)} every {format_duration(entries[0].every)}"
+                  "; Ctrl-C stops (what was harvested is kept)")
+    seen = None
+    try:
+        while True:
+            time.sleep(1)
+            job = next((j for j in lib.status().jobs if j.name == JOB), None)
+            if job is not None and job.finished_at is not None and job.finished_at != seen:
+                seen = job.finished_at
+                cli.err.print(cli._escape(job.describe()))
+    except KeyboardInterrupt:
+        cli.err.print("stopping: the harvest ends after the page in hand")
+        try:
+            lib.close()
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        cli.err.print("stopped; the next run goes on where this one stopped")
+
+
+def _show_sources(lib: Any) -> None:
+    from papersift import cli
+    from papersift.harvest import source_statuses
+
+    for status in source_statuses(lib):
+        cli.err.print(cli._escape(status.describe()))

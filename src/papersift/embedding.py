@@ -17,18 +17,28 @@ from collections.abc import Callable
 
 import numpy as np
 
-from papersift.backends.base import DenseRanker, PaperStore
+from papersift.backends.base import Change, DenseRanker, PaperStore
 from papersift.encoders import Encoder
 from papersift.jobs import JobContext
 from papersift.papers import document_text
 
-__all__ = ["Progress", "embed_pending", "finish", "pending"]
+__all__ = [
+    "BATCHES_PER_CHUNK",
+    "Progress",
+    "chunk_papers",
+    "embed_pending",
+    "finish",
+    "ordered_chunk",
+    "pending",
+]
 
 log = logging.getLogger("papersift.embedding")
 
 #: ``progress(task, done, total)``: called as long work advances; total may be unknown.
 Progress = Callable[[str, int, int | None], None]
 #: Encoder batches per stored chunk: chunks stay few and large, progress stays frequent.
+#: A run's first chunks are smaller (1, 2, 4, 8 batches), so the newest papers are
+#: searchable by meaning after the first batch, not after the first 16.
 BATCHES_PER_CHUNK = 16
 
 
@@ -42,19 +52,16 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
     """Embed what the dense ranker lacks; returns how many papers were embedded."""
     total = pending(store, dense)
     ctx.progress(0, total, unit="papers", message=f"with {encoder.name}")
-    done, last_log = 0, time.monotonic()
+    done, last_log, chunks = 0, time.monotonic(), 0
     while not ctx.stopping:
         target = store.seq  # read first: papers written after this have a higher seq
-        changes = store.unembedded(dense.name, limit=batch_size * BATCHES_PER_CHUNK)
+        changes = store.unembedded(dense.name, limit=chunk_papers(batch_size, chunks))
+        chunks += 1
         if not changes:
             finish(store, dense, target)
             break
-        # Longest first, so each encoder batch holds texts of about one length (little
-        # padding); a batch at a time, so progress moves every few seconds.
-        texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else ""
-                 for c in changes]
-        order = _longest_first(encoder, texts)
-        changes, texts = [changes[i] for i in order], [texts[i] for i in order]
+        # A batch at a time, so progress moves every few seconds.
+        changes, texts = ordered_chunk(encoder, changes)
         parts: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
             if ctx.stopping:
@@ -78,8 +85,26 @@ def embed_pending(store: PaperStore, dense: DenseRanker, encoder: Encoder, ctx: 
             last_log = time.monotonic()
     if done and not ctx.stopping:
         ctx.progress(done, total, message="building the vector index")
+        if progress is not None:
+            progress("build index", 0, None)
         dense.prepare()
     return done
+
+
+def chunk_papers(batch_size: int, index: int) -> int:
+    """How many papers a run's ``index``-th stored chunk holds (counting from 0): 1, 2, 4
+    and 8 batches, then :data:`BATCHES_PER_CHUNK` (Ray embedding cuts the same chunks)."""
+    return batch_size * min(BATCHES_PER_CHUNK, 2 ** min(index, 16))
+
+
+def ordered_chunk(encoder: Encoder, changes: list[Change]) -> tuple[list[Change], list[str]]:
+    """A chunk's papers and texts in the order they are encoded, ``batch_size`` at a time:
+    longest first, so each encoder batch holds texts of about one length (little padding).
+    Encoding elsewhere (``ray_embedding``) batches the same way, so its vectors are the same.
+    """
+    texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else "" for c in changes]
+    order = _longest_first(encoder, texts)
+    return [changes[i] for i in order], [texts[i] for i in order]
 
 
 def _longest_first(encoder: Encoder, texts: list[str]) -> list[int]:

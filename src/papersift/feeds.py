@@ -59,6 +59,9 @@ class Trending:
     days: int
     papers: list[Paper]
     scores: list[float]
+    #: the window asked for, when it held no upvoted paper and ``days`` is a wider one
+    requested_days: int | None = None
+    notice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from papersift.errors import LibraryError
+
 if TYPE_CHECKING:
     from papersift.backends.base import PaperStore
 
@@ -125,6 +127,12 @@ class JobContext:
         return self._stop.is_set()
 
     @property
+    def stop_event(self) -> threading.Event:
+        """The stop signal as an event, for work that takes one (harvests check it between
+        pages)."""
+        return self._stop
+
+    @property
     def state(self) -> JobState:
         return self._state
 
@@ -189,8 +197,12 @@ class JobRunner:
         finally:
             lock.release()
 
-    def start(self, name: str, work: Work) -> bool:
-        """Run a job in a background thread if no process runs it; False when one does."""
+    def start(self, name: str, work: Work, *, wanted: Callable[[], bool] | None = None) -> bool:
+        """Run a job in a background thread if no process runs it; False when one does.
+
+        ``wanted`` is asked again once the lock is held (False: the lock is let go and
+        nothing runs), so work another process finished a moment ago is not done twice.
+        """
         with self._guard:
             current = self._running.get(name)
             if self._closed.is_set() or (current and current.thread.is_alive()):
@@ -200,6 +212,13 @@ class JobRunner:
                 lock.acquire(wait=False)
             except Exception:  # LockBusy: another process owns it
                 return False
+            try:
+                if wanted is not None and not wanted():
+                    lock.release()
+                    return False
+            except BaseException:
+                lock.release()
+                raise
             stop = threading.Event()
 
             def target() -> None:
@@ -233,7 +252,7 @@ class JobRunner:
                     if final is not None:
                         failures = 0
                     if wanted():
-                        self.start(name, work)
+                        self.start(name, work, wanted=wanted)
                 except Exception:  # a failing check must not end the supervision
                     log.exception("checking job %s", name)
 
@@ -287,9 +306,9 @@ class JobRunner:
             final = replace(context.state, status="stopped" if interrupted else "failed",
                             error=None if interrupted else f"{type(error).__name__}: {error}",
                             finished_at=_now(), rate=None)
-            if not interrupted:
+            if not interrupted:  # a traceback only for a bug, not for an error people act on
                 log.error("job %s failed: %s", name, final.error,
-                          exc_info=not reraise)
+                          exc_info=not reraise and not isinstance(error, LibraryError))
             self._finish(final, beat, beater)
             if reraise or interrupted:
                 raise

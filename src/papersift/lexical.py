@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -300,6 +301,12 @@ class LexicalIndex:
         for key, value in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
             scores[position[key]] = value
         return scores
+
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[list[int], int]:
+        """How many papers hold each index term, and how many papers there are."""
+        self.refresh()
+        searcher = self.index.searcher()
+        return [int(searcher.doc_freq("body", t)) for t in terms], int(searcher.num_docs)
 
     def _collect(self, query: tantivy.Query, limit: int) -> Hits:
         searcher = self.index.searcher()

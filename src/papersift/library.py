@@ -24,17 +24,23 @@ from pathlib import Path
 
 import numpy as np
 
-from papersift import backends, feeds, searching, sources
+from papersift import backends, feeds, identity, periods, searching, sources
 from papersift.arxiv_query import ArxivRequest
 from papersift.backends.base import DenseRanker, LexicalQuery, LockBusy, StoreStats, UpsertCounts
+from papersift.curation import Curation
 from papersift.embedding import Progress, embed_pending, finish, pending
 from papersift.encoders import DEFAULT_SPEC, Encoder, load_encoder
+from papersift.ingest_progress import RecordCounter
 from papersift.jobs import JobContext, JobRunner, JobState
+from papersift.mail import MailSettings
+from papersift.migration import CopyReport, copy_library
 from papersift.papers import Paper, Rejected, normalize_id
 from papersift.query import Filters, Mode, SearchRequest
+from papersift.ray_embedding import RayOptions, embed_with_ray
 from papersift.search_results import SearchResults, Vote
 from papersift.settings import Settings
 from papersift.vector_files import VectorFileError, read_vectors, write_vectors
+from papersift.vote_ledger import VoteLedger
 
 __all__ = [
     "DEFAULT_PATH",
@@ -45,6 +51,7 @@ __all__ = [
     "LibraryStats",
     "LibraryStatus",
     "Progress",
+    "RayOptions",
     "open",
 ]
 
@@ -79,6 +86,8 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     read: int = 0
+    #: records that were a paper stored under another id (merged into it: one paper)
+    merged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,6 +97,9 @@ class IngestReport:
         c = self.counts
         text = (f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{len(self.rejected)} rejected")
+        if self.merged:
+            text += (f", {self.merged} merged into the same paper from another source "
+                     "(one record per paper)")
         if self.errors:
             text += f", {len(self.errors)} input(s) failed"
         return text
@@ -135,14 +147,16 @@ class LibraryStats:
     jobs: tuple[JobState, ...] = ()
 
 
-class Library:
-    """Papers in a backend (a directory today), searched, listed, voted on and embedded."""
+class Library(Curation, VoteLedger):
+    """Papers in a backend (a directory today), searched, listed, voted on and embedded;
+    people's accounts, ratings, collections and feeds (the :class:`Members` part); digests,
+    submissions and comments (the :class:`Curation` part, which extends it)."""
 
     @staticmethod
     def exists(location: str | os.PathLike[str]) -> bool:
-        """Whether a library is at ``location`` (a URL names a database server: True)."""
-        text = os.fspath(location)
-        return "://" in text or (Path(text) / "catalog.sqlite").exists()
+        """Whether a library is at ``location``: a directory, or a database URL (whose
+        database holds a library); nothing is created."""
+        return backends.exists(location)
 
     def __init__(
         self,
@@ -150,8 +164,10 @@ class Library:
         *,
         encoder: Encoder | str | None = None,
         settings: Settings | None = None,
+        mail: MailSettings | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self.mail_settings = mail or MailSettings.from_env()
         self.backend = backends.open(path, settings=self.settings)
         self.location = self.backend.location
         self.path = Path(self.location)
@@ -162,6 +178,7 @@ class Library:
         self._encoder_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._counted: tuple[float, int] = (-1e9, 0)
+        self._word_terms: dict[str, frozenset[str]] = {}
         self.jobs = JobRunner(self.store)
         self._catch_up()
         self._upgrade_embedding_state()
@@ -219,21 +236,27 @@ class Library:
         self.store.set_meta("encoder_dim", str(encoder.dim))
 
     # -- jobs -----------------------------------------------------------------------------
-    def _embed_work(self, ctx: JobContext, progress: Progress | None = None) -> int:
+    def _embed_work(self, ctx: JobContext, progress: Progress | None = None,
+                    ray: RayOptions | None = None) -> int:
         encoder = self.encoder
         self._remember_encoder(encoder)
+        if ray is not None:  # the same job, encoding on a Ray cluster (Ray imported only now)
+            return embed_with_ray(self.store, self.dense, encoder, ctx, options=ray,
+                                  batch_size=self.settings.embed_batch, progress=progress)
         return embed_pending(self.store, self.dense, encoder, ctx,
                              batch_size=self.settings.embed_batch, progress=progress)
 
     def embed(self, *, progress: Progress = _no_progress,
-              stop: threading.Event | None = None, wait: bool = True) -> int:
+              stop: threading.Event | None = None, wait: bool = True,
+              ray: RayOptions | None = None) -> int:
         """Embed every paper that has no current vector, here and now; resumable at any
         point. Another process embedding the same library is waited for (or, with
-        ``wait=False``, :class:`~papersift.backends.base.LockBusy` is raised)."""
+        ``wait=False``, :class:`~papersift.backends.base.LockBusy` is raised). With ``ray``,
+        the encoding runs on a Ray cluster's workers (``papersift[ray]``), same vectors."""
         done = [0]
 
         def work(ctx: JobContext) -> None:
-            done[0] = self._embed_work(ctx, progress)
+            done[0] = self._embed_work(ctx, progress, ray)
 
         self.jobs.run("embed", work, wait=wait, stop=stop)
         return done[0]
@@ -402,6 +425,12 @@ class Library:
             problems.append(f"{drift()} papers' vote counts disagree with their votes")
         return problems
 
+    def copy_to(self, target: Library, *, progress: Progress = _no_progress) -> CopyReport:
+        """Copy this library's papers, votes, meta and vectors into ``target`` (any backend);
+        resumable, and checked by counts at the end (:mod:`papersift.migration`)."""
+        with target._writing(lambda holder: None):
+            return copy_library(self.backend, target.backend, progress=progress)
+
     def site_secret(self) -> str:
         """A random key kept in the store (made on first use) for signing cookies when no
         secret is configured; the same for every worker process of this library."""
@@ -456,19 +485,27 @@ class Library:
                     continue
                 batch.append(record)
                 report.read += 1
-                if report.read % 1000 == 0:
+                if report.read % 500 == 0:
                     progress("read", report.read, None)
                 if len(batch) >= self.settings.ingest_batch:
-                    report.counts += self.store.upsert(batch)
+                    self._upsert(report, batch)
                     batch.clear()
                     progress("store", report.counts.stored, None)
                     if sync and time.monotonic() - synced >= SYNC_EVERY:
                         self.lexical.sync(self.store)
                         synced = time.monotonic()
         finally:
-            report.counts += self.store.upsert(batch, state=state)
+            self._upsert(report, batch, state)
+            progress("read", report.read, None)
             if sync:
                 self.sync(progress=progress)
+
+    def _upsert(self, report: IngestReport, batch: list[Paper],
+                state: Mapping[str, str] | None = None) -> None:
+        """Write a batch, one record per paper (:mod:`papersift.identity`)."""
+        counts, merged = identity.upsert(self.store, batch, state=state)
+        report.counts += counts
+        report.merged += merged
 
     def ingest(
         self,
@@ -486,14 +523,17 @@ class Library:
         inputs are read as usual.
         """
         report = IngestReport()
+        counter = RecordCounter(paths, progress)  # "read" counts records, with a total
         with self._writing(wait):
             for path in paths:
                 before = report.read
                 try:
-                    records = sources.read(str(path), fmt=fmt, fields=fields)
-                    self._add_into(report, records, progress, True, None)
+                    records = sources.read(str(path), fmt=fmt, fields=fields,
+                                           on_bytes=counter.reading(path))
+                    self._add_into(report, records, counter, True, None)
                 except sources.SourceError as error:
                     report.errors.append(InputError(str(error), report.read - before))
+                counter.read_all(path)
         return report
 
     def sync(self, *, progress: Progress = _no_progress) -> None:
@@ -552,7 +592,8 @@ class Library:
                                                  offset))
 
     def search_request(self, request: SearchRequest) -> SearchResults:
-        """Run one search. ``auto`` is hybrid once every paper is embedded, lexical before;
+        """Run one search. ``auto`` is hybrid once any paper has a vector (papers without
+        one ranked by their words), lexical before;
         filters run inside each ranker, so a filtered search returns as many results as
         exist; the query text is analysed once. ``results.mode`` is the mode used."""
         return searching.run(self, request)
@@ -581,15 +622,31 @@ class Library:
         """The lexical index terms of any text (for highlighting)."""
         return self.lexical.terms(text)
 
+    def word_terms(self, word: str) -> frozenset[str]:
+        """The index terms of one word (remembered: explanations repeat words a lot)."""
+        found = self._word_terms.get(word)
+        if found is None:
+            found = frozenset(self.lexical.terms(word))
+            if len(self._word_terms) < 100_000:
+                self._word_terms[word] = found
+        return found
+
     # -- listings -------------------------------------------------------------------------
     def daily(self, day: date | None = None, *, limit: int = 50, offset: int = 0) -> feeds.Daily:
         """The papers listed on ``day`` (the newest day when None), most upvoted first."""
         return feeds.daily(self.store, day, limit=limit, offset=offset)
 
+    def period(self, kind: periods.Kind, day: date | None = None, *, limit: int = 50,
+               offset: int = 0) -> periods.PeriodListing:
+        """The papers listed in the day, ISO week or month holding ``day`` (the newest
+        listing day when None), most upvoted first."""
+        return periods.listing(self.store, kind, day, limit=limit, offset=offset)
+
     def trending(self, *, days: int = 7, limit: int = 20,
                  today: date | None = None) -> feeds.Trending:
-        """Upvoted papers of the last ``days`` days by votes decayed with age."""
-        return feeds.trending(self.store, days=days, limit=limit, today=today)
+        """Upvoted papers of the last ``days`` days by votes decayed with age; a window with
+        none is widened until it has some, and ``notice`` says so."""
+        return periods.trending(self.store, days=days, limit=limit, today=today)
 
     def category(self, name: str, *, limit: int = 20, offset: int = 0) -> feeds.Listing:
         """Papers listed in a category, newest first."""
@@ -608,13 +665,18 @@ class Library:
         return searching.arxiv(self, request, window=window)
 
     # -- votes ----------------------------------------------------------------------------
-    def upvote(self, paper_id: str, voter: str) -> Vote:
-        """Cast ``voter``'s upvote, or withdraw it when it was cast (a toggle)."""
+    def upvote(self, paper_id: str, voter: str, network: str | None = None) -> Vote:
+        """Cast ``voter``'s upvote, or withdraw it when it was cast (a toggle). Anonymous
+        voters only (a cookie's id); members vote with :meth:`member_upvote`. ``network``:
+        the client's address or network, kept in the ledger as a tag (:meth:`network_tag`)."""
+        if ":" in voter:
+            raise ValueError("a voter id has no ':' (those name members' votes)")
         paper = self.get(paper_id)
         if paper is None:
             raise KeyError(paper_id)
-        voted = self.store.add_vote(paper.id, voter) or not self.store.remove_vote(paper.id,
-                                                                                    voter)
+        tag = self.network_tag(network) if network else None
+        voted = (self.store.add_vote(paper.id, voter, tag)
+                 or not self.store.remove_vote(paper.id, voter))
         now = self.store.get(paper.id) or paper
         return Vote(paper.id, now.total_upvotes, voted)
 

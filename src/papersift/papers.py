@@ -147,6 +147,8 @@ class Paper:
     #: Upvotes cast on this server; filled in by the store on every read, never part of the
     #: record a source gives (``upvotes`` is the source's own count).
     votes_here: int = 0
+    #: Of the votes cast here, those by signed-in members (the rest came with a cookie).
+    votes_members: int = 0
 
     @property
     def total_upvotes(self) -> int:
@@ -165,6 +167,11 @@ class Paper:
                 object.__setattr__(self, name, clean_text(value))
         for name in ("authors", "categories"):
             object.__setattr__(self, name, tuple(map(clean_text, getattr(self, name))))
+
+    @property
+    def votes_anonymous(self) -> int:
+        """Votes cast here by visitors who were not signed in (a signed voter cookie each)."""
+        return self.votes_here - self.votes_members
 
     @property
     def n_authors(self) -> int:

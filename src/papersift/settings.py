@@ -55,6 +55,19 @@ class Settings:
     recall_target: float = setting(
         0.95, "Recall@10 against exact search that the adaptive index is tuned to reach."
     )
+    sign_in_minutes: float = setting(
+        15.0, "Minutes a mailed sign-in link works (once) before it expires."
+    )
+    session_days: float = setting(
+        30.0, "Days a sign-in lasts on one browser (signing out everywhere ends them all)."
+    )
+    feed_days: int = setting(
+        7, "Listing days the personal feed covers when no day or range is asked for."
+    )
+    feed_background: int = setting(
+        20_000, "Library papers sampled as the personal feed model's negatives (their "
+        "vectors summarised once per process)."
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed; unknown names are refused."""

@@ -24,7 +24,21 @@ def embedded(root: Path, settings: Settings) -> Backend:
     return open_backend(root / "library", settings=settings)
 
 
-BACKENDS: dict[str, Factory] = {"embedded": embedded}
+#: The running test server's URL (set by the ``postgres_server`` fixture when needed).
+_POSTGRES: list[str] = []
+
+
+def postgresql(root: Path, settings: Settings) -> Backend:
+    """A database of its own per test (its URL kept beside the test's files)."""
+    from tests.postgres_fixtures import new_database
+
+    marker = root / "postgres-library.url"
+    if not marker.exists():
+        marker.write_text(new_database(_POSTGRES[-1]))
+    return open_backend(marker.read_text(), settings=settings)
+
+
+BACKENDS: dict[str, Factory] = {"embedded": embedded, "postgresql": postgresql}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -32,6 +46,8 @@ def backend_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         Callable[..., Backend]]:
     """Opens the backend under test at one location (call it again for a second process's
     view of the same library)."""
+    if request.param == "postgresql":
+        _POSTGRES.append(request.getfixturevalue("postgres_server"))
     opened: list[Backend] = []
 
     def make(**settings: object) -> Backend:
@@ -42,6 +58,11 @@ def backend_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     yield make
     for backend in opened:
         backend.close()
+    marker = tmp_path / "postgres-library.url"
+    if marker.exists():
+        from tests.postgres_fixtures import drop_database
+
+        drop_database(_POSTGRES[-1], marker.read_text())
 
 
 @pytest.fixture

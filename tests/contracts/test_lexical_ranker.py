@@ -86,3 +86,17 @@ def test_another_process_sees_committed_papers(backend_factory: Callable[..., Ba
     assert reader.lexical.count == 10
     found = reader.lexical.search(reader.lexical.analyze("unique3"), limit=1)
     assert found.ids.tolist() == [reader.store.key_of("2501.00003")]
+
+
+def test_document_frequencies(backend: Backend) -> None:
+    papers = _loaded(backend)
+    lexical = backend.lexical
+    nested, graph = lexical.terms("nested")[0], lexical.terms("graph")[0]
+    frequencies, total = lexical.document_frequencies([nested, graph, "zzzunknown"])
+    assert total == len(papers) and frequencies[2] == 0
+    for term, counted in zip((nested, graph), frequencies[:2], strict=True):
+        assert counted == sum(term in lexical.terms(f"{p.title}\n{p.abstract}") for p in papers)
+    backend.store.remove([papers[0].id])
+    backend.lexical.sync(backend.store)
+    backend.lexical.refresh()
+    assert lexical.document_frequencies([nested])[1] == len(papers) - 1

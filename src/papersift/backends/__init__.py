@@ -1,8 +1,9 @@
 """Backends: where a library's papers, lexical index and vectors live.
 
 :func:`open` takes a location: a directory gives the embedded stack (SQLite catalog,
-tantivy index, vectors on disk with the adaptive index); a ``postgresql://`` URL will give
-PostgreSQL. Each returns a :class:`Backend` whose parts follow the protocols in
+tantivy index, vectors on disk with the adaptive index); a ``postgresql://`` URL gives
+PostgreSQL with pgvector (:mod:`papersift.backends.postgres`, the ``postgres``
+extra). Each returns a :class:`Backend` whose parts follow the protocols in
 :mod:`papersift.backends.base`. Only the library uses backends; the faces (CLI, web) never
 import them (an import-linter contract in ``pyproject.toml`` checks this).
 """
@@ -10,6 +11,8 @@ import them (an import-linter contract in ``pyproject.toml`` checks this).
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from papersift.backends.base import (
@@ -23,6 +26,7 @@ from papersift.backends.base import (
     PaperStore,
     StoreStats,
     UpsertCounts,
+    UserStore,
 )
 from papersift.errors import LibraryError
 
@@ -41,6 +45,9 @@ __all__ = [
     "PaperStore",
     "StoreStats",
     "UpsertCounts",
+    "UserStore",
+    "exists",
+    "is_url",
     "open",
 ]
 
@@ -49,11 +56,34 @@ class BackendError(LibraryError):
     """A location no backend can open (the message says why and what to do)."""
 
 
-def open(location: str | os.PathLike[str], *, settings: Settings | None = None) -> Backend:
-    """The backend at ``location``: a library directory, or a ``postgresql://`` URL."""
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether a location names a database server rather than a directory."""
+    return os.fspath(location).startswith(("postgresql://", "postgres://"))
+
+
+def _postgres() -> ModuleType:
+    try:
+        from papersift.backends import postgres
+    except ImportError as error:
+        raise BackendError(str(error)) from None
+    return postgres
+
+
+def exists(location: str | os.PathLike[str]) -> bool:
+    """Whether a library is at ``location`` (nothing is created)."""
     text = os.fspath(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise BackendError(f"{text}: the PostgreSQL backend is not part of this install yet")
+    if is_url(text):
+        return bool(_postgres().database_exists(text))
+    return (Path(text) / "catalog.sqlite").exists()
+
+
+def open(location: str | os.PathLike[str], *, settings: Settings | None = None) -> Backend:
+    """The backend at ``location``: a library directory, or a ``postgresql://`` URL (the
+    database is created and migrated when needed)."""
+    text = os.fspath(location)
+    if is_url(text):
+        backend: Backend = _postgres().open_url(text, settings=settings)
+        return backend
     from papersift.backends.embedded import open_directory
 
     return open_directory(text, settings=settings)

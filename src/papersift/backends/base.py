@@ -1,9 +1,12 @@
 """The three roles a backend plays, as small typed protocols, and the values they exchange.
 
 A backend is a *paper store* (papers, listings, votes, job state, locks: the source of
-truth), a *lexical ranker* (BM25 or the engine's own full-text ranking) and a *dense
-ranker* per encoder (nearest vectors). The library owns every behaviour on top of them
-(fusion, listings, votes in results, similar papers, jobs); the faces only call the library.
+truth), a *user store* (people's accounts, sessions, ratings and collections, in the same
+database as the papers), a *community store* (digest subscriptions and their outbox,
+submissions to a day's feed, comments), a *lexical ranker* (BM25 or the engine's own
+full-text ranking) and a *dense ranker* per encoder (nearest vectors). The library owns
+every behaviour on top of them (fusion, listings, votes in results, similar papers, jobs);
+the faces only call the library.
 
 Papers are addressed by their canonical id (``Paper.id``) across the library; inside one
 backend the three roles share an integer *key* per paper (SQLite's rowid, a PostgreSQL
@@ -15,22 +18,46 @@ One contract suite per protocol (``tests/contracts/``) runs against every implem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from papersift.community import (
+    Comment,
+    Frequency,
+    OutboxMail,
+    OutboxState,
+    Prefs,
+    SavedSearch,
+    Submission,
+    SubmissionState,
+    Subscription,
+)
 from papersift.errors import LockBusy
 from papersift.jobs import JobState
 from papersift.papers import Paper
+from papersift.people import (
+    ApiToken,
+    Collection,
+    CollectionItem,
+    Feedback,
+    PersonRecord,
+    Rating,
+    SignInLink,
+    User,
+    UserStatus,
+)
 from papersift.query import Filters, ParsedQuery
 from papersift.ranking import Hits
+from papersift.vote_audit import LedgerVote
 
 __all__ = [
     "Backend",
     "Change",
+    "CommunityStore",
     "DenseRanker",
     "LexicalQuery",
     "LexicalRanker",
@@ -39,6 +66,7 @@ __all__ = [
     "PaperStore",
     "StoreStats",
     "UpsertCounts",
+    "UserStore",
 ]
 
 
@@ -122,6 +150,10 @@ class PaperStore(Protocol):
     # -- meta and change numbers ---------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
+        """Every meta entry whose key starts with ``prefix`` (all of them by default)."""
+        ...
+
     def set_meta_once(self, key: str, value: str) -> str:
         """Store ``value`` unless the key is set; return what is stored (first writer wins)."""
         ...
@@ -148,15 +180,28 @@ class PaperStore(Protocol):
         """Votes kept for a removed paper until it returns."""
         ...
 
-    def meta_items(self, prefix: str) -> dict[str, str]:
-        """Every meta entry whose key starts with ``prefix``."""
-        ...
-
     def __len__(self) -> int: ...
     def get(self, paper_id: str) -> Paper | None: ...
     def key_of(self, paper_id: str) -> int | None: ...
     def papers(self, keys: Sequence[int]) -> dict[int, Paper]: ...
     def keys_of(self, paper_ids: Sequence[str]) -> dict[str, int]: ...
+
+    # -- identities: one paper under several ids (see papersift.identity) ---------------
+    def aliases_of(self, paper_ids: Sequence[str]) -> dict[str, str]:
+        """For the given ids that are aliases, the id of the paper each names now
+        (``get`` resolves aliases too)."""
+        ...
+
+    def titled(self, keys: Sequence[str]) -> dict[str, list[Paper]]:
+        """Papers whose normalised title (``identity.title_key``) is one of ``keys``."""
+        ...
+
+    def identify(self, alias: str, paper_id: str) -> None:
+        """From now on ``alias`` names the paper ``paper_id``: only ``alias`` stored, its
+        row takes the id (votes and vector stay); both stored, ``alias``'s row is folded
+        into ``paper_id``'s (empty fields filled, votes and aliases moved, a removal
+        recorded); only ``paper_id`` stored, the alias is recorded."""
+        ...
 
     # -- change log (for the derived indexes) -------------------------------------------
     def changes_since(self, seq: int, *, batch: int = 2000) -> Iterator[list[Change]]: ...
@@ -200,9 +245,30 @@ class PaperStore(Protocol):
     def stats(self) -> StoreStats: ...
 
     # -- votes and rate limits --------------------------------------------------------------
-    def add_vote(self, paper_id: str, voter: str) -> bool: ...
+    def add_vote(self, paper_id: str, voter: str, network: str | None = None) -> bool:
+        """An anonymous voter's upvote, with the digest of the voter's network for the
+        audit; False when the paper is unknown or already upvoted by this voter."""
+        ...
+
     def remove_vote(self, paper_id: str, voter: str) -> bool: ...
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]: ...
+    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """``(paper id, voter)`` of every anonymous vote cast here on these papers
+        (members' votes are the user store's: :meth:`UserStore.export_person`)."""
+        ...
+
+    def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
+        """Every anonymous vote cast at or after ``since`` (all when None), oldest first,
+        with its network digest, time and the paper's listing day."""
+        ...
+
+    def remove_votes(self, *, networks: Sequence[str] = (), voters: Sequence[str] = (),
+                     since: datetime | None = None) -> int:
+        """Withdraw in one transaction every anonymous vote cast at or after ``since`` from
+        one of ``networks`` (digests) or by one of ``voters``, each taken off its paper's
+        count; how many were removed."""
+        ...
+
     def take_token(self, key: str, burst: int, per_minute: float) -> float:
         """A token bucket shared by every process: 0.0 when a token was taken, else the
         seconds until one is free."""
@@ -214,6 +280,205 @@ class PaperStore(Protocol):
     def lock(self, name: str) -> Lock: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class UserStore(Protocol):
+    """People's data, beside the papers it refers to (papers by id, people by user id).
+
+    Every call that reads or changes a person's things takes their user id, and a store
+    only ever touches rows of that user: a collection id of someone else's is "not found".
+    Secrets arrive as digests (:func:`papersift.people.digest`), never as written.
+
+    Votes cast by signed-in people ("members") share the papers' vote rows with anonymous
+    cookie votes, marked with the user: a paper counts ``votes_here`` (all cast here) and
+    ``votes_members`` (of those, by members), each changed in the vote's own transaction.
+    """
+
+    # -- accounts -------------------------------------------------------------------------
+    def add_user(self, email: str, *, admin: bool = False,
+                 status: UserStatus = "active") -> User:
+        """Create an account for a normalised address, or return the one it has."""
+        ...
+
+    def get_user(self, user_id: int) -> User | None: ...
+    def user_by_email(self, email: str) -> User | None: ...
+    def list_users(self) -> list[User]: ...
+    def update_user(self, user_id: int, *, admin: bool | None = None,
+                    status: UserStatus | None = None) -> User | None: ...
+
+    def remove_user(self, user_id: int) -> bool:
+        """Remove an account and everything of theirs in one transaction (their member
+        votes are taken off the papers' counts); False when there was none."""
+        ...
+
+    # -- sign-in links and sessions -------------------------------------------------------
+    def add_sign_in(self, link_digest: str, email: str, *, sign_up: bool, expires: datetime,
+                    next_path: str = "/") -> None: ...
+
+    def use_sign_in(self, link_digest: str, *, now: datetime) -> SignInLink | None:
+        """Spend a sign-in link: its details the first time, before it expires; None after
+        (even when two requests race for it)."""
+        ...
+
+    def add_session(self, session_digest: str, user_id: int, *, expires: datetime) -> None: ...
+    def session_user(self, session_digest: str, *, now: datetime) -> User | None: ...
+    def remove_session(self, session_digest: str) -> bool: ...
+    def remove_sessions(self, user_id: int) -> int:
+        """End every session of a user (sign out everywhere); returns how many ended."""
+        ...
+
+    def count_sessions(self, user_id: int, *, now: datetime) -> int: ...
+
+    # -- API tokens -----------------------------------------------------------------------
+    def add_api_token(self, user_id: int, name: str, token_digest: str) -> ApiToken: ...
+    def api_tokens(self, user_id: int) -> list[ApiToken]: ...
+    def api_token_user(self, token_digest: str) -> User | None:
+        """The owner of a token (and its last use recorded), or None."""
+        ...
+
+    def remove_api_token(self, user_id: int, token_id: int) -> bool: ...
+
+    # -- member votes and private ratings -------------------------------------------------
+    def add_member_vote(self, paper_id: str, user_id: int) -> bool:
+        """A member's upvote; False when the paper is unknown or already upvoted by them."""
+        ...
+
+    def remove_member_vote(self, paper_id: str, user_id: int) -> bool: ...
+    def member_voted(self, paper_ids: Sequence[str], user_id: int) -> set[str]: ...
+    def set_rating(self, user_id: int, paper_id: str, value: int) -> bool:
+        """Thumbs up (1), down (-1), or undo (0); False when the paper is unknown."""
+        ...
+
+    def ratings(self, user_id: int, paper_ids: Sequence[str] | None = None) -> list[Rating]:
+        """A user's ratings, newest first (of the given papers only, when given)."""
+        ...
+
+    # -- collections ----------------------------------------------------------------------
+    def add_collection(self, user_id: int, name: str) -> Collection:
+        """Create a collection, or return the user's collection of that name."""
+        ...
+
+    def collections(self, user_id: int) -> list[Collection]:
+        """A user's collections, the most recently changed first, with their sizes."""
+        ...
+
+    def rename_collection(self, user_id: int, collection_id: int, name: str) -> bool: ...
+    def remove_collection(self, user_id: int, collection_id: int) -> bool: ...
+    def add_items(self, user_id: int, collection_id: int,
+                  items: Sequence[tuple[str, str | None]]) -> int:
+        """Save ``(paper id, note)`` pairs; unknown papers are skipped, a paper already
+        there keeps its note unless a new one is given. Returns how many were new."""
+        ...
+
+    def remove_item(self, user_id: int, collection_id: int, paper_id: str) -> bool: ...
+    def set_note(self, user_id: int, collection_id: int, paper_id: str,
+                 note: str | None) -> bool: ...
+    def items(self, user_id: int, collection_id: int) -> list[CollectionItem]:
+        """The papers of a collection, the most recently added first."""
+        ...
+
+    def saved_in(self, user_id: int, paper_ids: Sequence[str]) -> dict[str, list[int]]:
+        """For each of the papers a user saved, the ids of the collections holding it."""
+        ...
+
+    # -- what the personal feed learns from -----------------------------------------------
+    def feedback(self, user_id: int) -> list[Feedback]:
+        """Every rating, member vote and saved paper of a user, with the papers' keys."""
+        ...
+
+    # -- copying a library ----------------------------------------------------------------
+    def export_person(self, user_id: int) -> PersonRecord | None:
+        """Everything of a user that a copy carries (not sessions or sign-in links)."""
+        ...
+
+    def import_person(self, record: PersonRecord) -> User:
+        """Write a person exported from another library, in one transaction, keeping every
+        moment: the account (by address), tokens (by digest), member votes (counted),
+        ratings, collections (by name) and their papers; papers this store lacks are
+        skipped. Importing the same record again changes nothing."""
+        ...
+
+
+@runtime_checkable
+class CommunityStore(Protocol):
+    """The community's data beside the papers and people it refers to.
+
+    A digest is planned by :meth:`record_digest`: the outbox row (the exact message, with
+    its Message-ID) is written in the same transaction that moves the subscription's cursor
+    past the days it covers, and only when the cursor is still where the planner read it.
+    Deleting a user removes their subscriptions, submissions, comments and preferences.
+    """
+
+    # -- subscriptions --------------------------------------------------------------------
+    def request_subscription(self, email: str, user_id: int | None, frequency: Frequency,
+                             confirm_digest: str, expires: datetime) -> Subscription:
+        """A subscription waiting for its address to confirm (an active one stays active,
+        its settings unchanged, with a new confirmation link)."""
+        ...
+
+    def confirm_subscription(self, confirm_digest: str, *, now: datetime,
+                             cursor: date | None) -> Subscription | None:
+        """Activate the subscription of a confirmation link (once, before it expires); a
+        new subscription's first digest covers the days after ``cursor``."""
+        ...
+
+    def subscription(self, subscription_id: int) -> Subscription | None: ...
+    def subscription_by_email(self, email: str) -> Subscription | None: ...
+    def active_subscriptions(self) -> list[Subscription]: ...
+    def update_subscription(self, subscription_id: int, *, frequency: Frequency | None = None,
+                            trending: bool | None = None, picks: bool | None = None) -> bool: ...
+    def unsubscribe(self, subscription_id: int) -> bool:
+        """Stop a subscription; False when it was not subscribed."""
+        ...
+
+    def remove_subscriptions(self, email: str) -> int: ...
+    def add_saved_search(self, subscription_id: int, query: str, mode: str) -> SavedSearch: ...
+    def remove_saved_search(self, subscription_id: int, search_id: int) -> bool: ...
+
+    # -- the digest outbox ----------------------------------------------------------------
+    def record_digest(self, subscription_id: int, cursor: date | None, through: date, *,
+                      message_id: str, recipient: str, raw: bytes) -> bool:
+        """Record a digest and move the cursor to ``through`` in one transaction; False
+        (nothing written) when the cursor is no longer ``cursor``."""
+        ...
+
+    def outbox(self, states: Sequence[OutboxState] = ("pending",),
+               limit: int = 1000) -> list[OutboxMail]: ...
+    def mark_outbox(self, mail_id: int, state: OutboxState, *, error: str | None = None,
+                    attempt: bool = False) -> None: ...
+    def hand_over(self, mail_id: int, write: Callable[[], object]) -> None:
+        """Commit a digest as ``handed`` and call ``write`` (which writes the line that
+        makes the SMTP server deliver it) at once after the commit, with nothing between."""
+        ...
+
+    def outbox_counts(self) -> dict[str, int]: ...
+    def sent_digests(self, subscription_id: int) -> list[tuple[date, str, str]]: ...
+
+    # -- submissions and comments ---------------------------------------------------------
+    def add_submission(self, paper_id: str, day: date, user_id: int) -> int | None:
+        """Submit a paper to a day's feed; None when the paper is unknown or already there."""
+        ...
+
+    def submissions(self, *, day: date | None = None, user_id: int | None = None,
+                    hidden: bool = False) -> list[Submission]: ...
+    def set_submission_state(self, submission_id: int, state: SubmissionState) -> bool: ...
+    def add_comment(self, paper_id: str, user_id: int, body: str,
+                    parent: int | None = None) -> int | None:
+        """A new comment's id; None when the paper (or the parent on it) is unknown."""
+        ...
+
+    def comments(self, *, paper_id: str | None = None, user_id: int | None = None,
+                 comment_id: int | None = None, hidden: bool = True) -> list[Comment]: ...
+    def edit_comment(self, comment_id: int, user_id: int, body: str) -> bool: ...
+    def remove_comment(self, comment_id: int, user_id: int) -> bool: ...
+    def hide_comment(self, comment_id: int, hidden: bool) -> bool: ...
+    def comment_counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """Visible comments per paper (papers without any are left out)."""
+        ...
+
+    def prefs(self, user_id: int) -> Prefs: ...
+    def set_prefs(self, user_id: int, prefs: Prefs) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +511,11 @@ class LexicalRanker(Protocol):
 
     def score(self, query: LexicalQuery, keys: np.ndarray) -> np.ndarray:
         """Scores of the given papers for a query (0 where nothing matches)."""
+        ...
+
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[list[int], int]:
+        """How many papers hold each index term (as :meth:`terms` writes them), and how
+        many papers there are (the personal feed weighs a person's words by rarity)."""
         ...
 
     @property
@@ -312,6 +582,8 @@ class Backend(Protocol):
 
     location: str
     store: PaperStore
+    users: UserStore
+    community: CommunityStore
     lexical: LexicalRanker
 
     def dense(self, name: str, dim: int) -> DenseRanker:

@@ -1,7 +1,7 @@
 """The embedded backend: a library directory holding everything one machine needs.
 
 ```
-<library>/catalog.sqlite          the paper store (papersift.catalog)
+<library>/catalog.sqlite          the paper store and the user store (papersift.catalog)
 <library>/lexical/                the tantivy index (papersift.lexical)
 <library>/vectors/<encoder>/      one encoder's vectors and index (papersift.semantic)
 <library>/locks/                  named locks shared by the processes using the library
@@ -14,7 +14,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from papersift.backends.base import DenseRanker, LexicalRanker, PaperStore
+from papersift.backends.base import (
+    CommunityStore,
+    DenseRanker,
+    LexicalRanker,
+    PaperStore,
+    UserStore,
+)
 from papersift.catalog import Catalog
 from papersift.lexical import LexicalIndex
 from papersift.semantic import SemanticIndex
@@ -29,6 +35,8 @@ class EmbeddedBackend:
 
     location: str
     store: PaperStore
+    users: UserStore
+    community: CommunityStore
     lexical: LexicalRanker
     settings: Settings
     root: Path
@@ -63,5 +71,6 @@ def open_directory(path: str, *, settings: Settings | None = None) -> EmbeddedBa
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     store = Catalog(root / "catalog.sqlite")
-    return EmbeddedBackend(location=str(root), store=store, lexical=LexicalIndex(root / "lexical"),
-                   settings=settings or Settings(), root=root)
+    return EmbeddedBackend(location=str(root), store=store, users=store, community=store,
+                           lexical=LexicalIndex(root / "lexical"),
+                           settings=settings or Settings(), root=root)

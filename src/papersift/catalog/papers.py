@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime
-from hashlib import sha256
 from typing import Any
 
 import numpy as np
 
 from papersift.backends.base import Change, UpsertCounts
+from papersift.backends.records import fingerprint as _fingerprint
+from papersift.backends.records import merge_records as _merge
 from papersift.catalog.schema import Connections
+from papersift.identity import title_key
 from papersift.papers import Links, Paper
 from papersift.query import Filters, name_key
 
@@ -29,53 +30,12 @@ __all__ = ["COLUMNS", "PaperRows", "row_to_paper"]
 COLUMNS = (
     "rowid, id, version, title, abstract, authors, author_count, published, categories, "
     "organization, upvotes, abs_url, pdf_url, code_urls, comment, fingerprint, seq, votes_here, "
-    "submitter"
+    "submitter, votes_members"
 )
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _fingerprint(paper: Paper) -> str:
-    record = [
-        paper.version, paper.title, paper.abstract, paper.authors, paper.author_count,
-        paper.published.isoformat() if paper.published else None, paper.categories,
-        paper.organization, paper.upvotes, paper.links.abs, paper.links.pdf,
-        paper.links.code, paper.comment,
-    ]
-    if paper.submitter:  # appended only when set, so older fingerprints stay valid
-        record.append(paper.submitter)
-    return sha256(json.dumps(record, ensure_ascii=False).encode()).hexdigest()[:24]
-
-
-def _merge(old: Paper, new: Paper) -> Paper:
-    """A record read again overrides what it states; what it leaves empty is kept.
-
-    A Daily Papers entry (upvotes, organization, no categories) must not erase the
-    categories an arXiv listing gave the same paper, and vice versa.
-    """
-    links = Links(
-        abs=new.links.abs or old.links.abs,
-        pdf=new.links.pdf or old.links.pdf,
-        code=new.links.code or old.links.code,
-    )
-    return replace(
-        new,
-        version=new.version if new.version is not None else old.version,
-        title=new.title or old.title,
-        abstract=new.abstract or old.abstract,
-        authors=new.authors or old.authors,
-        author_count=new.author_count if new.author_count is not None else old.author_count,
-        published=new.published or old.published,
-        categories=new.categories or old.categories,
-        organization=new.organization or old.organization,
-        upvotes=new.upvotes or old.upvotes,
-        links=links,
-        comment=new.comment or old.comment,
-        submitter=new.submitter or old.submitter,
-        votes_here=0,
-    )
 
 
 def row_to_paper(row: sqlite3.Row) -> Paper:
@@ -94,6 +54,7 @@ def row_to_paper(row: sqlite3.Row) -> Paper:
         comment=row["comment"],
         votes_here=row["votes_here"],
         submitter=row["submitter"],
+        votes_members=row["votes_members"],
     )
 
 
@@ -111,16 +72,16 @@ class PaperRows:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._conns.writing() as db:
-            _put_meta(db, key, value)
-
-    def meta_items(self, prefix: str) -> dict[str, str]:
+    def meta_items(self, prefix: str = "") -> dict[str, str]:
         """Every meta entry whose key starts with ``prefix``."""
         rows = self._db.execute(
             "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key",
             (prefix, prefix))
-        return {r[0]: r[1] for r in rows}
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._conns.writing() as db:
+            _put_meta(db, key, value)
 
     def kept_votes(self, paper_id: str) -> int:
         """How many votes are kept for a paper its source deleted (until it returns)."""
@@ -195,9 +156,7 @@ class PaperRows:
                 if found is None:
                     continue
                 if keep_votes:
-                    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created) "
-                               "SELECT ?, voter, created FROM votes WHERE paper = ?",
-                               (paper_id, found[0]))
+                    _keep_marks(db, paper_id, found[0])
                 db.execute("DELETE FROM papers WHERE rowid = ?", (found[0],))
                 db.execute("INSERT OR REPLACE INTO removed (rowid, seq) VALUES (?, ?)",
                            (found[0], seq))
@@ -403,15 +362,39 @@ def _put_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+def _keep_marks(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
+    """Keep what people did to a paper its source deleted (votes, ratings, saves), by id."""
+    db.execute("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user, network) "
+               "SELECT ?, voter, created, user, network FROM votes WHERE paper = ?",
+               (paper_id, rowid))
+    db.execute("INSERT OR IGNORE INTO kept_ratings (paper_id, user, value, created) "
+               "SELECT ?, user, value, created FROM ratings WHERE paper = ?", (paper_id, rowid))
+    db.execute("INSERT OR IGNORE INTO kept_saves (paper_id, collection, note, added) "
+               "SELECT ?, collection, note, added FROM collection_items WHERE paper = ?",
+               (paper_id, rowid))
+
+
 def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
-    """Give a paper added again the votes kept when its source deleted it."""
+    """Give a paper added again the votes, ratings and saves kept when its source deleted
+    it (those of an account or collection removed meanwhile went with it)."""
+    db.execute("INSERT OR IGNORE INTO ratings (user, paper, value, created) "
+               "SELECT user, ?, value, created FROM kept_ratings WHERE paper_id = ?",
+               (rowid, paper_id))
+    db.execute("INSERT OR IGNORE INTO collection_items (collection, paper, note, added) "
+               "SELECT collection, ?, note, added FROM kept_saves WHERE paper_id = ?",
+               (rowid, paper_id))
+    db.execute("DELETE FROM kept_ratings WHERE paper_id = ?", (paper_id,))
+    db.execute("DELETE FROM kept_saves WHERE paper_id = ?", (paper_id,))
     if db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
                   (paper_id,)).fetchone() is None:
         return
-    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created) "
-               "SELECT ?, voter, created FROM kept_votes WHERE paper_id = ?", (rowid, paper_id))
-    db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?) "
-               "WHERE rowid = ?", (rowid, rowid))
+    # a member's vote comes back as theirs; one whose account was removed meanwhile is gone
+    db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user, network) "
+               "SELECT ?, voter, created, user, network FROM kept_votes WHERE paper_id = ? "
+               "AND (user IS NULL OR user IN (SELECT id FROM users))", (rowid, paper_id))
+    db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?), "
+               "votes_members = (SELECT count(*) FROM votes WHERE paper = ? AND user IS NOT NULL) "
+               "WHERE rowid = ?", (rowid, rowid, rowid))
     db.execute("DELETE FROM kept_votes WHERE paper_id = ?", (paper_id,))
 
 
@@ -421,14 +404,14 @@ def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: 
         p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
         p.author_count, p.published.isoformat() if p.published else None,
         json.dumps(p.categories), p.organization, p.upvotes, p.links.abs, p.links.pdf,
-        json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter,
+        json.dumps(p.links.code), p.comment, fingerprint, seq, p.submitter, title_key(p.title),
     )
     if rowid is None:
         cursor = db.execute(
             "INSERT INTO papers (version, title, abstract, authors, author_count, published,"
             " categories, organization, upvotes, abs_url, pdf_url, code_urls, comment,"
-            " fingerprint, seq, submitter, id, added_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, seq, submitter, title_key, id, added_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, p.id, stamp, stamp),
         )
         rowid = int(cursor.lastrowid or 0)
@@ -438,7 +421,8 @@ def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: 
             "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"
             " author_count = ?, published = ?, categories = ?, organization = ?,"
             " upvotes = ?, abs_url = ?, pdf_url = ?, code_urls = ?, comment = ?,"
-            " fingerprint = ?, seq = ?, submitter = ?, updated_at = ? WHERE rowid = ?",
+            " fingerprint = ?, seq = ?, submitter = ?, title_key = ?, updated_at = ?"
+            " WHERE rowid = ?",
             (*values, stamp, rowid),
         )
         db.execute("DELETE FROM paper_authors WHERE paper = ?", (rowid,))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from papersift.errors import LibraryError
+from papersift.identity import title_key
 from papersift.query import name_key
 
 __all__ = ["MIGRATIONS", "CatalogError", "Connections"]
@@ -30,6 +31,12 @@ def _author_keys(db: sqlite3.Connection) -> None:
     rows = db.execute("SELECT rowid, name FROM paper_authors").fetchall()
     db.executemany("UPDATE paper_authors SET key = ? WHERE rowid = ?",
                    [(name_key(name), rowid) for rowid, name in rows])
+
+
+def _title_keys(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT rowid, title FROM papers").fetchall()
+    db.executemany("UPDATE papers SET title_key = ? WHERE rowid = ?",
+                   [(title_key(title), rowid) for rowid, title in rows])
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -134,6 +141,182 @@ MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
         created TEXT NOT NULL,
         PRIMARY KEY (paper_id, voter)
     );
+    """,),
+    # 6: people: accounts, sign-in links and sessions and API tokens (digests only),
+    #    member votes in the votes table (marked with their user, counted apart on the
+    #    paper), private ratings, collections of saved papers with notes
+    ("""
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        admin INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'active',
+        created TEXT NOT NULL
+    );
+    CREATE TABLE sign_in_links (
+        digest TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        sign_up INTEGER NOT NULL,
+        next_path TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        used TEXT
+    );
+    CREATE INDEX sign_in_links_email ON sign_in_links (email);
+    CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        last_used TEXT
+    );
+    CREATE INDEX api_tokens_user ON api_tokens (user);
+    ALTER TABLE votes ADD COLUMN user INTEGER REFERENCES users (id) ON DELETE CASCADE;
+    CREATE INDEX votes_user ON votes (user);
+    ALTER TABLE papers ADD COLUMN votes_members INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE kept_votes ADD COLUMN user INTEGER;
+    CREATE TABLE ratings (
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        created TEXT NOT NULL,
+        PRIMARY KEY (user, paper)
+    );
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        UNIQUE (user, name)
+    );
+    CREATE TABLE collection_items (
+        collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        note TEXT,
+        added TEXT NOT NULL,
+        PRIMARY KEY (collection, paper)
+    );
+    CREATE INDEX collection_items_paper ON collection_items (paper);
+    """,),
+    # 7: one paper, one record: each paper's normalised title (papersift.identity.title_key)
+    #    to find the same paper arriving under another id, and the other ids a paper is
+    #    known by (the ids of the records merged into it), so they keep resolving
+    ("""
+    ALTER TABLE papers ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+    """, _title_keys, """
+    CREATE INDEX papers_title_key ON papers (title_key);
+    CREATE TABLE aliases (
+        alias TEXT PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE
+    );
+    CREATE INDEX aliases_paper ON aliases (paper);
+    """),
+    # 8: community: digest subscriptions and their saved searches, the digest outbox (each
+    # digest recorded in the transaction that moves its subscription's cursor), papers
+    # submitted to a day's feed, comments, and each member's community preferences.
+    ("""
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        user INTEGER REFERENCES users (id) ON DELETE CASCADE,
+        frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+        trending INTEGER NOT NULL DEFAULT 1,
+        picks INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed')),
+        confirm_digest TEXT,
+        confirm_expires TEXT,
+        cursor TEXT,
+        created TEXT NOT NULL,
+        confirmed TEXT
+    );
+    CREATE INDEX subscriptions_user ON subscriptions (user);
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        subscription INTEGER NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+        query TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created TEXT NOT NULL,
+        UNIQUE (subscription, query, mode)
+    );
+    CREATE TABLE digest_outbox (
+        id INTEGER PRIMARY KEY,
+        subscription INTEGER REFERENCES subscriptions (id) ON DELETE SET NULL,
+        through TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'handed', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created TEXT NOT NULL,
+        sent TEXT,
+        UNIQUE (subscription, through)
+    );
+    CREATE INDEX digest_outbox_state ON digest_outbox (state);
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        user INTEGER REFERENCES users (id) ON DELETE CASCADE,
+        state TEXT NOT NULL CHECK (state IN ('shown', 'hidden', 'featured')),
+        created TEXT NOT NULL,
+        UNIQUE (paper, day)
+    );
+    CREATE INDEX submissions_day ON submissions (day);
+    CREATE INDEX submissions_user ON submissions (user);
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        paper INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        parent INTEGER REFERENCES comments (id) ON DELETE SET NULL,
+        body TEXT NOT NULL,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL,
+        edited TEXT
+    );
+    CREATE INDEX comments_paper ON comments (paper);
+    CREATE INDEX comments_user ON comments (user);
+    CREATE TABLE community_prefs (
+        user INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT,
+        notify_replies INTEGER NOT NULL DEFAULT 0
+    );
+    """,),
+    # 9: the vote ledger's audit (papersift.vote_audit): each anonymous vote's network as a
+    #    keyed digest (no address in clear), kept with votes a source's deletion keeps
+    ("""
+    ALTER TABLE votes ADD COLUMN network TEXT;
+    ALTER TABLE kept_votes ADD COLUMN network TEXT;
+    CREATE INDEX votes_network ON votes (network);
+    CREATE INDEX votes_created ON votes (created);
+    """,),
+    # 10: the ratings and saved items of papers their source deleted, kept by paper id until
+    #     the paper returns, as their votes are (they go with the account or collection)
+    ("""
+    CREATE TABLE kept_ratings (
+        paper_id TEXT NOT NULL,
+        user INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        value INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (paper_id, user)
+    );
+    CREATE TABLE kept_saves (
+        paper_id TEXT NOT NULL,
+        collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        note TEXT,
+        added TEXT NOT NULL,
+        PRIMARY KEY (paper_id, collection)
+    );
+    CREATE INDEX kept_ratings_user ON kept_ratings (user);
+    CREATE INDEX kept_saves_collection ON kept_saves (collection);
     """,),
 )
 

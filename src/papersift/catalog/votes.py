@@ -14,16 +14,31 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from papersift.catalog.papers import now
 from papersift.catalog.schema import Connections
 from papersift.jobs import JobState
+from papersift.vote_audit import LedgerVote
 
 __all__ = ["VoteRows"]
 
 _DATES = ("started_at", "updated_at", "finished_at")
+
+
+def _stamp(moment: datetime | None) -> str:
+    """A time as the votes table writes it (UTC, ISO, seconds), for comparing in SQL."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class VoteRows:
@@ -36,13 +51,15 @@ class VoteRows:
         return self._conns.get()
 
     # -- votes ----------------------------------------------------------------------------
-    def add_vote(self, paper_id: str, voter: str) -> bool:
-        """Record a voter's upvote; False when the paper is unknown or already upvoted."""
+    def add_vote(self, paper_id: str, voter: str, network: str | None = None) -> bool:
+        """Record an anonymous voter's upvote (``network``: the digest of the voter's network,
+        for the audit); False when the paper is unknown or already upvoted. (Members vote
+        through ``add_member_vote``, counted apart.)"""
         with self._conns.writing(deadline=10) as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO votes (paper, voter, created) "
-                "SELECT rowid, ?, ? FROM papers WHERE id = ?",
-                (voter, now(), paper_id),
+                "INSERT OR IGNORE INTO votes (paper, voter, created, network) "
+                "SELECT rowid, ?, ?, ? FROM papers WHERE id = ?",
+                (voter, now(), network, paper_id),
             )
             if cursor.rowcount <= 0:
                 return False
@@ -53,7 +70,7 @@ class VoteRows:
         """Withdraw a voter's upvote; False when there was none."""
         with self._conns.writing(deadline=10) as db:
             cursor = db.execute(
-                "DELETE FROM votes WHERE voter = ? AND paper = "
+                "DELETE FROM votes WHERE voter = ? AND user IS NULL AND paper = "
                 "(SELECT rowid FROM papers WHERE id = ?)",
                 (voter, paper_id),
             )
@@ -70,11 +87,23 @@ class VoteRows:
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 "SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
-                f"WHERE votes.voter = ? AND papers.id IN ({marks})",
+                f"WHERE votes.voter = ? AND votes.user IS NULL AND papers.id IN ({marks})",
                 [voter, *chunk],
             )
             found.update(r[0] for r in rows)
         return found
+
+    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """``(paper id, voter)`` of every anonymous vote cast here on these papers (members'
+        votes travel with their accounts: :meth:`export_person`)."""
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found += [(r[0], r[1]) for r in self._db.execute(
+                "SELECT papers.id, votes.voter FROM votes JOIN papers ON papers.rowid = "
+                f"votes.paper WHERE papers.id IN ({marks}) AND votes.user IS NULL", chunk)]
+        return sorted(found)
 
     def vote_count(self) -> int:
         """Votes cast here, in all (checked against each paper's count by ``check``)."""
@@ -84,9 +113,39 @@ class VoteRows:
         """Papers whose counted votes differ from their vote rows (0 when all agree)."""
         row = self._db.execute(
             "SELECT count(*) FROM papers WHERE votes_here != "
-            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid)"
+            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid) OR votes_members != "
+            "(SELECT count(*) FROM votes WHERE votes.paper = papers.rowid "
+            "AND votes.user IS NOT NULL)"
         ).fetchone()
         return int(row[0])
+
+    # -- the ledger's audit ----------------------------------------------------------------
+    def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
+        """Every anonymous vote cast at or after ``since`` (all when None), oldest first."""
+        rows = self._db.execute(
+            "SELECT papers.id, votes.voter, votes.network, votes.created, papers.published "
+            "FROM votes JOIN papers ON papers.rowid = votes.paper "
+            "WHERE votes.user IS NULL AND votes.created >= ? ORDER BY votes.created",
+            (_stamp(since),))
+        return [LedgerVote(r[0], r[1], r[2], _moment(r[3]),
+                           date.fromisoformat(r[4]) if r[4] else None) for r in rows]
+
+    def remove_votes(self, *, networks: Sequence[str] = (), voters: Sequence[str] = (),
+                     since: datetime | None = None) -> int:
+        """Withdraw, in one transaction, every anonymous vote cast at or after ``since``
+        from one of ``networks`` (digests) or by one of ``voters``, taking each off its
+        paper's count; how many were removed."""
+        nets, who = list(networks), list(voters)
+        where = (f"user IS NULL AND created >= ? AND (network IN ({','.join('?' * len(nets))})"
+                 f" OR voter IN ({','.join('?' * len(who))}))")
+        args = [_stamp(since), *nets, *who]
+        with self._conns.writing(deadline=30) as db:
+            counts = db.execute(f"SELECT paper, count(*) FROM votes WHERE {where} "
+                                "GROUP BY paper", args).fetchall()
+            db.execute(f"DELETE FROM votes WHERE {where}", args)
+            db.executemany("UPDATE papers SET votes_here = votes_here - ? WHERE rowid = ?",
+                           [(n, paper) for paper, n in counts])
+        return sum(n for _, n in counts)
 
     # -- rate limits ----------------------------------------------------------------------
     def take_token(self, key: str, burst: int, per_minute: float) -> float:

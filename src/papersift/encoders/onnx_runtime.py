@@ -68,6 +68,7 @@ class OnnxEncoder:
         self.dim = dim
         self.max_tokens = max_tokens
         self.model_path = model_path
+        self.tokenizer_path = tokenizer_path
         self.built = False  # set by load_minilm_onnx: whether this load exported the model
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The bundled tokenizer.json pads every text to 128 and cuts there; we cut where

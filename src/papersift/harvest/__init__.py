@@ -12,7 +12,12 @@ so far is :func:`harvest_states`.
 >>> harvest_daily_papers(lib, days=3).summary()                      # doctest: +SKIP
 
 Politeness (one request every 3 s per host, ``Retry-After``, capped back-off) and the
-sources' URLs are :class:`HarvestSettings`. Requests are logged on ``papersift.harvest``.
+sources' URLs are :class:`HarvestSettings`, which a library keeps (:func:`load_settings`,
+:func:`save_settings`). Requests are logged on ``papersift.harvest``.
+
+The ``schedule`` setting (``arxiv:cs@6h, daily-papers@1h``) is run by :class:`Scheduler`
+as the job runner's ``harvest`` job (``papersift serve --harvest``, ``harvest run``);
+:func:`source_statuses` is what pages and ``stats`` show of each source.
 """
 
 from __future__ import annotations
@@ -22,21 +27,39 @@ from papersift.library import Library
 from . import store
 from .arxiv import harvest_oai
 from .arxiv_api import harvest_arxiv_api
+from .config import SettingError, load_settings, save_settings, settings_from
+from .config import stored as kept_settings
 from .daily import harvest_daily_papers
 from .fetcher import HarvestError
+from .schedule import ScheduleError, format_duration, parse_duration, parse_schedule
+from .scheduler import JOB, Scheduler, SourceStatus, how_long, source_statuses
 from .settings import HarvestSettings, describe
 from .state import HarvestReport, HarvestState
 
 __all__ = [
+    "JOB",
     "HarvestError",
     "HarvestReport",
     "HarvestSettings",
     "HarvestState",
+    "ScheduleError",
+    "Scheduler",
+    "SettingError",
+    "SourceStatus",
     "describe",
+    "format_duration",
     "harvest_arxiv_api",
     "harvest_daily_papers",
     "harvest_oai",
     "harvest_states",
+    "how_long",
+    "kept_settings",
+    "load_settings",
+    "parse_duration",
+    "parse_schedule",
+    "save_settings",
+    "settings_from",
+    "source_statuses",
 ]
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from papersift.errors import LibraryError
 from papersift.sources import SourceError
 
 from .politeness import HostGate, backoff_delay, retry_after_seconds
@@ -35,7 +36,7 @@ log = logging.getLogger("papersift.harvest")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class HarvestError(Exception):
+class HarvestError(LibraryError):
     """A harvest cannot go on; ``str(err)`` is one line saying what happened and what to do."""
 
 

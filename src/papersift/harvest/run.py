@@ -56,12 +56,17 @@ class HarvestRun:
         self.fetcher.close()
         self.report.requests = self.fetcher.requests
         state = self._state.with_page(self.report)
-        if error is None:
+        if error is None and not self.report.stopped:
             state = state.succeeded()
+        elif error is None:  # asked to stop between pages
+            state = state.interrupted()
         elif isinstance(error, HarvestError):
             state = state.failed(str(error))
-        else:
-            state = state.failed(f"interrupted: {type(error).__name__}")
+        elif isinstance(error, Exception):
+            first = (str(error).strip().splitlines() or [""])[0]
+            state = state.failed(f"{type(error).__name__}: {first}")
+        else:  # Ctrl-C, SystemExit
+            state = state.interrupted(f"interrupted: {type(error).__name__}")
         store.save(self.library, {self._key: state.to_json()})
 
     def stopped(self) -> bool:

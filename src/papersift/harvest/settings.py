@@ -70,6 +70,20 @@ class HarvestSettings:
         "Longest gap a Daily Papers harvest fills after missed runs (days back from today).",
     )
     daily_page_size: int = setting(100, "Items per request to the Daily Papers API (at most 100).")
+    schedule: str = setting(
+        "arxiv:cs@6h, daily-papers@1h",
+        "What `serve --harvest` and `harvest run` harvest, and how often: comma-separated "
+        "SOURCE@EVERY, SOURCE being arxiv:SET (an OAI set: cs, math, physics:hep-th; "
+        "arxiv alone for every set) or daily-papers, EVERY a duration (90s, 30m, 6h, 1d).",
+    )
+    retry_failed: float = setting(
+        300.0,
+        "Seconds before a scheduled source whose run failed is tried again; doubled after "
+        "each failure in a row, never beyond the source's own interval.",
+    )
+    schedule_check: float = setting(
+        30.0, "Seconds between a scheduler's checks for sources that are due."
+    )
 
     def replace(self, **changes: Any) -> HarvestSettings:
         """A copy with some settings changed; unknown names are refused."""

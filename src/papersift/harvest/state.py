@@ -41,7 +41,7 @@ class HarvestReport:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return datetime.now(UTC)  # to the microsecond: back-offs may be shorter than a second
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class HarvestState:
     total: int = 0
     last_error: str | None = None
     position: str = ""
+    failures: int = 0  # failed runs in a row (a scheduler backs off by it)
 
     @property
     def papers(self) -> int:
@@ -75,10 +76,15 @@ class HarvestState:
                        total=self.total + grown, position=report.position)
 
     def succeeded(self) -> HarvestState:
-        return replace(self, last_success=_now(), last_error=None)
+        return replace(self, last_success=_now(), last_error=None, failures=0)
 
     def failed(self, error: str) -> HarvestState:
-        return replace(self, last_error=error)
+        return replace(self, last_error=error, failures=self.failures + 1)
+
+    def interrupted(self, why: str | None = None) -> HarvestState:
+        """Stopped before the end (Ctrl-C, a server shutting down): neither a failure nor a
+        success, so a scheduler runs it again at its next check."""
+        return replace(self, last_error=why)
 
     def to_json(self) -> str:
         data = asdict(self)

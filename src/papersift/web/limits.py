@@ -12,28 +12,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
 
 from starlette.responses import Response
 
+from papersift.vote_audit import network_of
+
 __all__ = ["VoterCookies", "network_of"]
 
 _YEAR = 365 * 24 * 3600
-
-
-def network_of(address: str) -> str:
-    """The network a client address belongs to, for rate limits.
-
-    >>> network_of("203.0.113.77"), network_of("2001:db8:1:2::5")
-    ('203.0.113.0/24', '2001:db8:1::/48')
-    """
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 class VoterCookies:

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from papersift.web import atom, maps
 from papersift.web.app import WebState, state
+from papersift.web.community import submissions_view
+from papersift.web.harvests import harvests, source_lines
 from papersift.web.models import (
     DailyPage,
     ListingPage,
@@ -41,15 +43,21 @@ def _daily(web: WebState, day: str | None, page: int) -> DailyPage:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, web: Web, date: Day = None, page: Page = 1) -> HTMLResponse:
-    """The daily listing (HTML), with the map's rising topics."""
-    return web.render(request, "daily.html", page=_daily(web, date, page),
-                      rising=maps.rising_topics(web))
+    """The daily listing (HTML), under the most upvoted papers of late, with the map's rising
+    topics and the papers members submitted for the day."""
+    found = _daily(web, date, page)
+    return web.render(request, "daily.html", page=found,
+                      upvoted=_trending(web, None, limit=5), rising=maps.rising_topics(web),
+                      sources=source_lines(web.library),
+                      submitted=submissions_view(web, request, found.date))
 
 
 @router.get("/days/{day}", response_class=HTMLResponse, include_in_schema=False)
 def day_page(request: Request, web: Web, day: str, page: Page = 1) -> HTMLResponse:
     """The listing of one day (HTML)."""
-    return web.render(request, "daily.html", page=_daily(web, day, page))
+    found = _daily(web, day, page)
+    return web.render(request, "daily.html", page=found,
+                      submitted=submissions_view(web, request, found.date))
 
 
 @router.get("/api/daily", response_model=DailyPage, tags=["listings"])
@@ -59,10 +67,11 @@ def daily_api(web: Web, date: Day = None, page: Page = 1) -> DailyPage:
     return _daily(web, date, page)
 
 
-def _trending(web: WebState, days: int | None) -> TrendingPage:
+def _trending(web: WebState, days: int | None, limit: int | None = None) -> TrendingPage:
     days = days or web.settings.trending_days
-    found = web.library.trending(days=days, limit=web.settings.per_page)
+    found = web.library.trending(days=days, limit=limit or web.settings.per_page)
     return TrendingPage(reference_day=found.reference, days=found.days,
+                        requested_days=found.requested_days, notice=found.notice,
                         papers=[paper_out(p) for p in found.papers], scores=found.scores)
 
 
@@ -139,4 +148,4 @@ def daily_feed(request: Request, web: Web, date: Day = None) -> Response:
 @router.get("/api/status", response_model=StatusOut, tags=["library"])
 def status(web: Web) -> StatusOut:
     """What the library holds, whether semantic search is on, and what its jobs are doing."""
-    return status_out(web.library.status(), web.library.stats())
+    return status_out(web.library.status(), web.library.stats(), harvests(web.library))

@@ -12,6 +12,7 @@ from papersift.jobs import JobState
 from papersift.library import LibraryStats, LibraryStatus
 from papersift.papers import Paper
 from papersift.ranking import SearchResult
+from papersift.web.harvests import HarvestOut
 
 __all__ = [
     "DailyPage",
@@ -21,6 +22,7 @@ __all__ = [
     "Pagination",
     "PaperOut",
     "PaperPage",
+    "PeriodPage",
     "ResultOut",
     "SearchPage",
     "StatusOut",
@@ -48,7 +50,9 @@ class VotesOut(BaseModel):
     """Where a paper's upvotes come from."""
 
     source: int = Field(description="Upvotes its source reported (e.g. Daily Papers).")
-    here: int = Field(description="Upvotes cast on this server.")
+    here: int = Field(description="Upvotes cast on this server (anonymous + members).")
+    anonymous: int = Field(0, description="Of those, by visitors not signed in.")
+    members: int = Field(0, description="Of those, by signed-in members.")
 
 
 class PaperOut(BaseModel):
@@ -101,9 +105,27 @@ class TrendingPage(BaseModel):
     """Upvoted papers of the last days, by votes / (age_days + 2) ** 1.5."""
 
     reference_day: date | None
-    days: int
+    days: int = Field(description="The window used (wider than asked when that had none).")
+    requested_days: int | None = Field(
+        None, description="The window asked for, when it held no upvoted paper.")
+    notice: str | None = Field(None, description="Why the window was widened.")
     papers: list[PaperOut]
     scores: list[float]
+
+
+class PeriodPage(BaseModel):
+    """The papers listed in one week or month, most upvoted first."""
+
+    view: Literal["day", "week", "month"]
+    period: str | None = Field(None, description="2026-W27 or 2026-07 (in the page's URL).")
+    label: str | None = Field(None, description="The period in words.")
+    start: date | None = None
+    end: date | None = None
+    previous: str | None = Field(None, description="Previous period with papers.")
+    next: str | None = Field(None, description="Next period with papers.")
+    total: int
+    pagination: Pagination
+    papers: list[PaperOut]
 
 
 class SearchPage(BaseModel):
@@ -188,6 +210,8 @@ class StatusOut(BaseModel):
     votes: int = Field(0, description="Upvotes cast on this server.")
     top_categories: dict[str, int] = Field(default_factory=dict)
     jobs: list[JobOut] = Field(default_factory=list)
+    harvests: list[HarvestOut] = Field(default_factory=list, description="Each harvest "
+                                       "source: last run, papers brought, last error.")
 
 
 def _iso(value: object) -> str | None:
@@ -205,7 +229,8 @@ def job_out(job: JobState) -> JobOut:
     )
 
 
-def status_out(status: LibraryStatus, stats: LibraryStats) -> StatusOut:
+def status_out(status: LibraryStatus, stats: LibraryStats,
+               harvests: list[HarvestOut] | None = None) -> StatusOut:
     """The API shape of the library's status."""
     return StatusOut(
         papers=status.papers, first_date=stats.store.first_date,
@@ -214,6 +239,7 @@ def status_out(status: LibraryStatus, stats: LibraryStats) -> StatusOut:
         semantic_ready=status.semantic_ready, embedded=status.embedded,
         coverage=status.coverage, votes=stats.store.votes,
         top_categories=stats.store.top_categories, jobs=[job_out(j) for j in status.jobs],
+        harvests=harvests or [],
     )
 
 
@@ -224,7 +250,8 @@ def paper_out(paper: Paper) -> PaperOut:
         authors=list(paper.authors), author_count=paper.n_authors, published=paper.published,
         categories=list(paper.categories), organization=paper.organization,
         upvotes=paper.total_upvotes,
-        votes=VotesOut(source=paper.upvotes, here=paper.votes_here),
+        votes=VotesOut(source=paper.upvotes, here=paper.votes_here,
+                       anonymous=paper.votes_anonymous, members=paper.votes_members),
         links=LinksOut(abs=paper.links.abs, pdf=paper.links.pdf, code=list(paper.links.code)),
         comment=paper.comment,
     )

@@ -12,16 +12,18 @@ network's (see :mod:`papersift.web.limits`). Cross-site posts are refused: a bro
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from papersift.papers import Paper
+from papersift.web import auth
 from papersift.web.app import WebState, state
+from papersift.web.auth import check_same_site
 from papersift.web.limits import network_of
 from papersift.web.models import PaperPage, VoteOut, paper_out, result_out
 from papersift.web.params import paper_path
+from papersift.web.saved import member
 
 router = APIRouter()
 Web = Annotated[WebState, Depends(state)]
@@ -41,29 +43,23 @@ def _voter(web: WebState, request: Request) -> str | None:
 def _page(web: WebState, request: Request, paper_id: str) -> PaperPage:
     paper = _paper(web, paper_id)
     similar = web.library.similar(paper.id, limit=web.settings.similar)
-    voted = paper.id in web.library.voted([paper.id], _voter(web, request))
+    user = auth.viewer(web, request).user
+    voted = paper.id in (web.library.member_voted([paper.id], user) if user else
+                         web.library.voted([paper.id], _voter(web, request)))
     return PaperPage(paper=paper_out(paper), similar=[result_out(r) for r in similar],
                      voted=voted, similar_mode=similar.mode, notice=similar.notice)
-
-
-def check_same_site(request: Request) -> None:
-    """Refuse cross-site posts: browsers send ``Origin`` (``null`` from sandboxed frames and
-    some redirects) and ``Sec-Fetch-Site`` with every POST."""
-    origin = request.headers.get("origin")
-    if origin is not None and (origin == "null"
-                               or urlsplit(origin).netloc != request.url.netloc):
-        raise HTTPException(403, "this action must come from this site's own pages")
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        raise HTTPException(403, "this action must come from this site's own pages")
 
 
 class _NeedsCookie(Exception):
     """The vote came without a voter cookie; one is issued, and the vote must be repeated."""
 
 
-def _vote(web: WebState, request: Request, paper_id: str) -> VoteOut:
-    """Cast or withdraw this client's vote."""
+def _vote(web: WebState, request: Request, paper_id: str, csrf: str | None = None) -> VoteOut:
+    """Cast or withdraw this client's vote (a member's, counted apart, when signed in)."""
+    if auth.viewer(web, request).user is not None:
+        user = member(web, request, csrf)  # this site, the CSRF token, the member's bucket
+        vote = web.library.member_upvote(_paper(web, paper_id).id, user)
+        return VoteOut(id=vote.id, upvotes=vote.upvotes, voted=vote.voted)
     check_same_site(request)
     paper = _paper(web, paper_id)
     voter = _voter(web, request)
@@ -78,7 +74,7 @@ def _vote(web: WebState, request: Request, paper_id: str) -> VoteOut:
     if wait > 0:
         raise HTTPException(429, "too many upvotes; try again shortly",
                             headers={"Retry-After": str(int(wait) + 1)})
-    vote = web.library.upvote(paper.id, voter)
+    vote = web.library.upvote(paper.id, voter, network)
     return VoteOut(id=vote.id, upvotes=vote.upvotes, voted=vote.voted)
 
 
@@ -110,11 +106,12 @@ def upvote_api(request: Request, web: Web, paper_id: str) -> Response:
 def upvote_form(
     request: Request, web: Web, paper_id: str,
     next: Annotated[str | None, Query(description="Where to go back to.")] = None,
+    csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Upvote from a plain HTML form; redirects back to the page it came from."""
     back = _local(next, paper_path(paper_id))
     try:
-        _vote(web, request, paper_id)
+        _vote(web, request, paper_id, csrf)
     except _NeedsCookie:
         response = RedirectResponse(f"{paper_path(paper_id)}?vote=again", status_code=303)
         web.cookies.set(response)
@@ -127,8 +124,14 @@ def paper_page(request: Request, web: Web, paper_id: str,
                vote: Annotated[str | None, Query(include_in_schema=False)] = None
                ) -> HTMLResponse:
     """A paper's page (HTML)."""
-    return web.render(request, "paper.html", page=_page(web, request, paper_id),
-                      vote_again=vote == "again")
+    from papersift.web.community import comments_view
+
+    user = auth.viewer(web, request).user
+    page = _page(web, request, paper_id)
+    return web.render(request, "paper.html", page=page,
+                      vote_again=vote == "again",
+                      comments=comments_view(web, request, page.paper.id),
+                      collections=web.library.collections(user) if user else [])
 
 
 @router.get("/api/papers/{paper_id:path}", response_model=PaperPage, tags=["papers"])

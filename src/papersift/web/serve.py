@@ -31,6 +31,7 @@ __all__ = ["ServeError", "check_secret", "is_loopback", "serve", "web_settings",
 #: Environment that carries ``serve``'s arguments to worker processes.
 _ENV_LIBRARY = "PAPERSIFT_SERVE_LIBRARY"
 _ENV_EMBED = "PAPERSIFT_SERVE_EMBED"
+_ENV_HARVEST = "PAPERSIFT_SERVE_HARVEST"
 _ENV_SETTINGS = "PAPERSIFT_SERVE_SETTINGS"
 #: A secret shorter than this, or with fewer distinct characters, is refused on a public host.
 MIN_SECRET_CHARS = 32
@@ -128,20 +129,44 @@ def _log_jobs() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _open(library_path: str | os.PathLike[str], embed: bool) -> Library:
+def _open(library_path: str | os.PathLike[str], embed: bool, harvest: bool = False) -> Library:
     # Requests run in threads that share the interpreter lock: hand it over more often than
     # the default 5 ms, so a quick page is not held up behind a long one's time slices.
     sys.setswitchinterval(SWITCH_INTERVAL)
     library = Library(library_path)
-    if embed and len(library):
+    if harvest:
+        _start_harvest(library)
+    if embed and (len(library) or harvest):
         library.start_jobs(embed=True)
     return library
+
+
+def _start_harvest(library: Library) -> None:
+    """Keep the library's harvest schedule (``papersift harvest config``) in this process."""
+    from papersift.harvest import HarvestError, Scheduler
+
+    try:
+        Scheduler(library).start()
+    except HarvestError as error:
+        library.close()
+        raise ServeError(f"--harvest: {error}") from None
+
+
+def _check_harvest(library_path: str | os.PathLike[str]) -> None:
+    from papersift.harvest import HarvestError, Scheduler
+
+    with Library(library_path) as library:
+        try:
+            Scheduler(library).check()
+        except HarvestError as error:
+            raise ServeError(f"--harvest: {error}") from None
 
 
 def worker_app() -> FastAPI:
     """One worker's app (uvicorn's factory when ``serve`` runs several processes)."""
     _log_jobs()
-    library = _open(os.environ[_ENV_LIBRARY], os.environ.get(_ENV_EMBED) == "1")
+    library = _open(os.environ[_ENV_LIBRARY], os.environ.get(_ENV_EMBED) == "1",
+                    os.environ.get(_ENV_HARVEST) == "1")
     pairs = json.loads(os.environ.get(_ENV_SETTINGS, "[]"))
     settings = web_settings(pairs).replace(secret=os.environ.get(SECRET_ENV))
     app = create_app(library, settings=settings)
@@ -167,6 +192,7 @@ def serve(
     proxy_headers: bool = False,
     embed: bool = False,
     workers: int = 1,
+    harvest: bool = False,
 ) -> None:
     """Serve the library at ``library_path`` until interrupted.
 
@@ -175,6 +201,8 @@ def serve(
     refuses to start. Behind a reverse proxy, pass ``proxy_headers=True`` so limits apply
     to the client's address. With ``embed``, papers without vectors are embedded in the
     background while the server answers (and papers other processes add, as they come).
+    With ``harvest``, the library's harvest schedule runs as a background job (one worker
+    at a time), and what it brings is embedded with ``embed``.
 
     Raises :class:`ServeError` when the library is missing or the secret is.
     """
@@ -185,12 +213,16 @@ def serve(
     check_secret(host, secret)
     base_url = check_base_url(host, port, settings.base_url or os.environ.get(BASE_URL_ENV))
     settings = settings.replace(base_url=base_url)
-    if not (Path(library_path) / "catalog.sqlite").exists():
+    if not Library.exists(library_path):
         raise ServeError(f"{library_path}: no library here; run `papersift ingest` first")
     _log_jobs()
+    if harvest:  # checked here, so that a mistake stops the server before any worker starts
+        _check_harvest(library_path)
     if workers > 1:
-        os.environ[_ENV_LIBRARY] = str(Path(library_path).resolve())
+        location = os.fspath(library_path)
+        os.environ[_ENV_LIBRARY] = location if "://" in location else str(Path(location).resolve())
         os.environ[_ENV_EMBED] = "1" if embed else "0"
+        os.environ[_ENV_HARVEST] = "1" if harvest else "0"
         os.environ[_ENV_SETTINGS] = json.dumps(_pairs(settings))
         if secret:
             os.environ[SECRET_ENV] = secret
@@ -198,7 +230,7 @@ def serve(
                     log_level=log_level, proxy_headers=proxy_headers, workers=workers)
         return
     settings = settings.replace(secret=secret) if secret else settings
-    library = _open(library_path, embed)
+    library = _open(library_path, embed, harvest)
     try:
         uvicorn.run(create_app(library, settings=settings), host=host, port=port,
                     log_level=log_level, proxy_headers=proxy_headers)

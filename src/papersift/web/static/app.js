@@ -3,6 +3,39 @@
 (function () {
   "use strict";
 
+  // Signed-in members' changes carry the CSRF token the page was rendered with.
+  var tokenTag = document.querySelector('meta[name="csrf-token"]');
+  var csrf = tokenTag ? tokenTag.getAttribute("content") : "";
+  function headers(extra) {
+    var all = { Accept: "application/json", "X-CSRF-Token": csrf };
+    Object.keys(extra || {}).forEach(function (key) { all[key] = extra[key]; });
+    return all;
+  }
+
+  // Thumbs up / down without reloading: the same form, sent as JSON.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("form.rate button") : null;
+    if (!button || !window.fetch) return;
+    event.preventDefault();
+    var form = button.form;
+    var value = parseInt(button.value, 10);
+    fetch(form.dataset.api, {
+      method: "POST", credentials: "same-origin",
+      headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ value: value })
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("Rating failed (" + response.status + ")."); }
+      return response.json();
+    }).then(function (rated) {
+      form.querySelectorAll("button").forEach(function (b) {
+        var own = parseInt(b.dataset.value, 10);
+        var on = rated.rating === own;
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+        b.value = String(on ? 0 : own);
+      });
+    }).catch(function (error) { button.title = error.message; });
+  });
+
   // Upvote without reloading the page.
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -12,7 +45,7 @@
     button.disabled = true;
     function post() {
       return fetch(form.dataset.api, {
-        method: "POST", credentials: "same-origin", headers: { Accept: "application/json" }
+        method: "POST", credentials: "same-origin", headers: headers()
       });
     }
     // A 403 without a voter cookie sets one; the same vote then counts.
@@ -31,6 +64,38 @@
       button.disabled = false;
     });
   });
+
+  // Embedding progress: the status line follows /api/status while a job runs (without
+  // this script it shows the state at page load).
+  var status = document.querySelector("[data-status-url][data-polling]");
+  function pollStatus() {
+    if (document.hidden) { setTimeout(pollStatus, 2000); return; }
+    fetch(status.dataset.statusUrl, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        if (s.semantic_ready) {
+          status.textContent = "Semantic search is on: \u201cBest available\u201d ranks by " +
+            "hybrid (BM25 + embeddings).";
+          status.removeAttribute("data-polling");
+          return;
+        }
+        var coverage = status.querySelector('[data-status="coverage"]');
+        if (coverage && s.embedded) {
+          coverage.textContent = s.embedded.toLocaleString("en-US") + " of " +
+            s.papers.toLocaleString("en-US") + " papers embedded (" +
+            Math.round(100 * s.coverage) + "%, the newest listing days first)";
+        }
+        var job = status.querySelector('[data-status="job"]');
+        var embed = (s.jobs || []).filter(function (j) { return j.name === "embed"; })[0];
+        if (job) job.textContent = embed ? embed.summary : "";
+      })
+      .catch(function () { /* the next poll tries again */ })
+      .finally(function () {
+        if (status.hasAttribute("data-polling")) setTimeout(pollStatus, 2000);
+      });
+  }
+  if (status && window.fetch) setTimeout(pollStatus, 2000);
 
   // Search as you type: fetch the same server-rendered page and swap its results in.
   var form = document.querySelector("form[data-live]");

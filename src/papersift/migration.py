@@ -1,0 +1,173 @@
+"""Copying a library between backends (``papersift migrate SRC DEST``): papers, votes, meta,
+vectors and which papers they are current for, and people's data (accounts, API tokens,
+member votes, ratings, collections; not sessions or sign-in links: they are short-lived
+secrets of one site, and a person signs in again at the copy).
+
+The copy goes through the protocols only, so any backend copies to any other (a directory
+to PostgreSQL and back, or between two servers). Paper keys differ between backends; every
+row travels by paper id. It is resumable: papers go in change order with the source's
+cursor written in the same transaction as each batch (``migrate:<source>`` in the target's
+meta), votes are idempotent inserts, a person is written whole in one transaction by an
+idempotent import (:meth:`~papersift.backends.base.UserStore.import_person`), and vectors
+already current in the target are skipped. At the end the counts of papers, votes, people
+(and each kind of thing of theirs) and current vectors are compared, and a difference is
+an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from papersift.backends.base import Backend
+from papersift.errors import LibraryError
+
+__all__ = ["CopyReport", "MigrationError", "copy_library"]
+
+#: ``progress(task, done, total)``, as elsewhere.
+Progress = Callable[[str, int, int | None], None]
+#: Meta keys a copy leaves behind: each backend's own bookkeeping.
+_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq")
+
+
+class MigrationError(LibraryError):
+    """The copy finished with counts that differ (the message says which)."""
+
+
+@dataclass
+class CopyReport:
+    """What a copy wrote, and the counts compared at the end."""
+
+    papers: int = 0
+    votes: int = 0
+    people: int = 0
+    vectors: dict[str, int] = field(default_factory=dict)
+    meta: int = 0
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def matches(self) -> bool:
+        return all(a == b for a, b in self.counts.values())
+
+
+def copy_library(source: Backend, target: Backend, *, progress: Progress,
+                 batch: int = 2000) -> CopyReport:
+    """Copy everything a library holds from ``source`` to ``target`` (see the module)."""
+    report = CopyReport()
+    _copy_papers(source, target, report, progress, batch)
+    _copy_people(source, target, report, progress)
+    _copy_meta(source, target, report)
+    for name, dim in source.stored_encoders().items():
+        _copy_vectors(source, target, name, dim, report, progress)
+    target.lexical.sync(target.store)
+    _compare(source, target, report)
+    return report
+
+
+def _cursor_key(source: Backend) -> str:
+    return f"migrate:{source.location}"
+
+
+def _copy_papers(source: Backend, target: Backend, report: CopyReport, progress: Progress,
+                 batch: int) -> None:
+    """Papers in change order, each batch with its votes; the cursor kept with the batch."""
+    mark = target.store.get_meta(_cursor_key(source))
+    seq, key = (int(x) for x in mark.split(",")) if mark else (0, 0)
+    total = len(source.store)
+    done = total - source.store.count_after(seq, key)
+    while True:
+        changes = source.store.written_after(seq, key, limit=batch)
+        if not changes:
+            break
+        papers = [c.paper for c in changes if c.paper is not None]
+        seq, key = changes[-1].seq, changes[-1].key
+        target.store.upsert(papers, state={_cursor_key(source): f"{seq},{key}"})
+        for paper_id, voter in source.store.votes_of([p.id for p in papers]):
+            report.votes += target.store.add_vote(paper_id, voter)
+        report.papers += len(papers)
+        done += len(papers)
+        progress("papers", done, total)
+
+
+def _copy_people(source: Backend, target: Backend, report: CopyReport,
+                 progress: Progress) -> None:
+    """Each person whole (after the papers their votes, ratings and saves refer to)."""
+    people = source.users.list_users()
+    for done, user in enumerate(people, start=1):
+        record = source.users.export_person(user.id)
+        if record is not None:  # None: removed while the copy ran
+            target.users.import_person(record)
+            report.people += 1
+        progress("people", done, len(people))
+
+
+def _people_counts(backend: Backend) -> dict[str, int]:
+    """How many people a library has, and of each kind of thing of theirs."""
+    counts = {"people": 0}
+    for user in backend.users.list_users():
+        record = backend.users.export_person(user.id)
+        if record is None:
+            continue
+        counts["people"] += 1
+        for what, n in record.counts.items():
+            counts[what] = counts.get(what, 0) + n
+    return counts
+
+
+def _copy_meta(source: Backend, target: Backend, report: CopyReport) -> None:
+    for key, value in source.store.meta_items("").items():
+        if key in _OWN_META or key.startswith("migrate:"):
+            continue
+        if target.store.get_meta(key) != value:
+            target.store.set_meta(key, value)
+            report.meta += 1
+
+
+def _copy_vectors(source: Backend, target: Backend, name: str, dim: int, report: CopyReport,
+                  progress: Progress, chunk: int = 4096) -> None:
+    """The current vectors of one encoder, recorded as current for the target's papers."""
+    have = source.dense(name, dim)
+    into = target.dense(name, dim)
+    keys = source.store.current_keys(name)
+    already = set(target.store.ids_of(target.store.current_keys(name).tolist()).values())
+    written = 0
+    for start in range(0, len(keys), chunk):
+        part = keys[start : start + chunk]
+        ids = source.store.ids_of(part.tolist())
+        wanted = np.asarray([k for k in part.tolist() if ids.get(k) not in already],
+                            dtype=np.int64)
+        if len(wanted):
+            found, vectors = have.vectors(wanted)
+            target_keys = target.store.keys_of([ids[k] for k in wanted[found].tolist()])
+            picked = [i for i, k in enumerate(wanted[found].tolist()) if ids[k] in target_keys]
+            mapped = np.asarray([target_keys[ids[int(wanted[found][i])]] for i in picked],
+                                dtype=np.int64)
+            if len(mapped):
+                into.write(mapped, vectors[picked])
+                seqs = target.store.seqs_of(mapped.tolist())
+                target.store.mark_embedded(name, [(k, seqs[k]) for k in mapped.tolist()])
+                written += len(mapped)
+        progress(f"vectors {name}", min(start + chunk, len(keys)), len(keys))
+    report.vectors[name] = written
+    if target.store.count_unembedded(name) == 0:
+        into.mark_applied(target.store.seq)
+    into.prepare()
+
+
+def _compare(source: Backend, target: Backend, report: CopyReport) -> None:
+    """Counts on both sides: papers, votes cast here, current vectors per encoder."""
+    report.counts["papers"] = (len(source.store), len(target.store))
+    report.counts["votes"] = (source.store.stats().votes, target.store.stats().votes)
+    theirs = _people_counts(target)
+    for what, n in _people_counts(source).items():
+        report.counts[what] = (n, theirs.get(what, 0))
+    for name in source.stored_encoders():
+        report.counts[f"vectors {name}"] = (len(source.store.current_keys(name)),
+                                            len(target.store.current_keys(name)))
+    if not report.matches:
+        wrong = ", ".join(f"{what}: {a:,} in the source, {b:,} in the target"
+                          for what, (a, b) in report.counts.items() if a != b)
+        raise MigrationError(f"the copy differs from its source ({wrong}); run the same "
+                             "command again to resume, or copy into an empty library")
