@@ -1,8 +1,10 @@
 """ANN benchmark: adaptive indexes vs FAISS IVF-Flat, FAISS HNSW and exact brute force.
 
-Both adaptive indexes are measured: ``FaissAdaptiveIndex`` (the library's: the staged index
-with its candidate stage run by FAISS on the rotated prefix) and the numpy ``AdaptiveIndex``
-(its fallback where faiss cannot be imported).
+The adaptive indexes measured: ``FaissAdaptiveIndex`` (the library's: the staged index with
+its candidate stage run by FAISS on the rotated prefix), the same with a Matryoshka adaptor
+trained on the base (``papersift index --adaptor``: candidates scored on the adaptor's
+shorter codes), and the numpy ``AdaptiveIndex`` (the fallback where faiss cannot be
+imported; ``--no-numpy`` skips it).
 
 Measures recall@10 against exact search, p50/p99 single-query latency, build time and bytes
 of RAM per vector on (a) the real MiniLM vectors of the 75k arXiv sample and (b) synthetic
@@ -13,7 +15,7 @@ the real ones with the tolerance they must meet.
 
 Example::
 
-    nice python benchmarks/ann.py --real /work/cache/arxiv75k-minilm-int8.npy --synthetic 1000000
+    nice python benchmarks/ann.py --synthetic 1000000
 
 Writes ``benchmarks/results/ann.md`` and ``docs/ann-recall-latency.png``.
 """
@@ -34,9 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from papersift.vectors import AdaptiveIndex, exact_search, fit_rotation
+from common import DATA
+from papersift.vectors import AdaptiveIndex, Rotation, exact_search, fit_rotation, prefix_recall
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
+from papersift.vectors.adaptor import LADDER, Adaptor
 from papersift.vectors.clustering import assign, kmeans
+from papersift.vectors.nested import Codes
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Generator validation tolerances (absolute): IVF recall at each nprobe, and each
@@ -64,6 +69,7 @@ class Method:
     build_s: float
     bytes_per_vector: float
     points: list[Point] = field(default_factory=list)
+    disk_bytes_per_vector: float = 0.0
 
 
 # ---------------------------------------------------------------------------- data
@@ -192,30 +198,41 @@ def faiss_ivf(base: np.ndarray) -> tuple[object, float]:
 
 
 def run_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
-                hnsw: bool, exact_queries: int,
+                hnsw: bool, exact_queries: int, numpy_index: bool = True,
+                adaptor: Adaptor | None = None,
                 tune_queries: np.ndarray | None = None) -> list[Method]:
     """Every method on ``base``; the adaptive indexes are tuned on their own held-out
     vectors, or on ``tune_queries`` (real papers disjoint from ``queries``) for a synthetic
-    base."""
-    return [*(_adaptive_method(cls, base, queries, truth, tune_queries)
-              for cls in (AdaptiveIndex, FaissAdaptiveIndex)),
+    base. ``adaptor`` (trained on ``base``) adds the FAISS-backed index with it."""
+    adaptive = [(AdaptiveIndex, None)] if numpy_index else []
+    adaptive.append((FaissAdaptiveIndex, None))
+    if adaptor is not None:
+        adaptive.append((FaissAdaptiveIndex, adaptor))
+    return [*(_adaptive_method(cls, base, queries, truth, tune_queries, with_adaptor)
+              for cls, with_adaptor in adaptive),
             *_other_methods(base, queries, truth, hnsw=hnsw, exact_queries=exact_queries)]
 
 
 def _adaptive_method(cls: type[AdaptiveIndex] | type[FaissAdaptiveIndex], base: np.ndarray,
                      queries: np.ndarray, truth: np.ndarray,
-                     tune_queries: np.ndarray | None) -> Method:
+                     tune_queries: np.ndarray | None, adaptor: Adaptor | None = None) -> Method:
     """Build one adaptive index, save it and load it back (served as deployed: its full
-    vectors memory-mapped), then sweep its budget."""
+    vectors memory-mapped), then sweep its budget. Its build time includes the adaptor's
+    training (``adaptor.info['seconds']``)."""
     ids = np.arange(len(base), dtype=np.int64)
     start = time.perf_counter()
-    built = cls.build(ids, base, queries=tune_queries)
-    build_s = time.perf_counter() - start
+    if adaptor is not None:
+        built = FaissAdaptiveIndex.build(ids, base, queries=tune_queries, adaptor=adaptor)
+    else:
+        built = cls.build(ids, base, queries=tune_queries)
+    build_s = time.perf_counter() - start + (adaptor.info.get("seconds", 0) if adaptor else 0)
     with tempfile.TemporaryDirectory() as tmp:
         built.save(tmp)
         del built
         index = cls.load(tmp)
-        m = Method(_describe(index), build_s, index.memory_bytes() / index.count)
+        disk = sum(f.stat().st_size for f in Path(tmp).iterdir())
+        m = Method(_describe(index), build_s, index.memory_bytes() / index.count,
+                   disk_bytes_per_vector=disk / index.count)
         for budget in BUDGETS:
             found, p50, p99 = timed(lambda q, b=budget: index.search(q, 10, budget=b).ids,
                                     queries)
@@ -233,6 +250,12 @@ def _describe(index: AdaptiveIndex | FaissAdaptiveIndex) -> str:
         coarse = t.get("coarse")
         ranked = (f", centroids ranked via {coarse['probe']} of {coarse['lists']} super-lists"
                   if coarse else "")
+        if index.adaptor is not None:
+            info = index.adaptor.info
+            return (f"adaptive-faiss+adaptor (nlist {index.nlist}{ranked}, d_s {index.d_s} "
+                    f"adaptor codes ({info.get('method')}, {info.get('steps', 0)} steps on "
+                    f"{info.get('rows', 0):,} rows, {info.get('seconds', 0):.0f} s) int8 in "
+                    f"FAISS IVF-SQ8, nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
         return (f"adaptive-faiss (nlist {index.nlist}{ranked}, d_s {index.d_s} int8 in FAISS "
                 f"IVF-SQ8, nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
     return (f"adaptive (nlist {index.nlist}, d_c {index.d_c}, d_p {p.d_p}, d_s {p.d_s}, "
@@ -312,8 +335,10 @@ def _profile(base: np.ndarray, queries: np.ndarray) -> tuple[list[float], np.nda
     return ivf_curve(base, queries, found.ids), np.quantile(found.scores[:, 9], QUANTILES)
 
 
-def validate(real: np.ndarray, synth: np.ndarray, queries: np.ndarray) -> tuple[list[str], bool]:
-    """Side-by-side IVF curve and 10th-neighbour cosine quantiles, and whether they match."""
+def validate(real: np.ndarray, synth: np.ndarray, queries: np.ndarray,
+             adaptor: Adaptor | None = None) -> tuple[list[str], bool]:
+    """Side-by-side IVF curve, 10th-neighbour cosine quantiles and (with an ``adaptor``
+    trained on the real vectors) how nested the two sets are, and whether they match."""
     rows = ["| measure | real | synthetic | diff | tolerance |", "|---|---|---|---|---|"]
     ok = True
     curves = []
@@ -329,18 +354,39 @@ def validate(real: np.ndarray, synth: np.ndarray, queries: np.ndarray) -> tuple[
         ok &= abs(a - b) <= COSINE_TOL
         rows.append(f"| 10th-neighbour cosine, q{int(qt * 100)} | {a:.3f} | {b:.3f} "
                     f"| {b - a:+.3f} | ±{COSINE_TOL} |")
+    if adaptor is not None:  # the adaptor's speed-up rests on this structure
+        for label, codes in nested_codes(real, adaptor).items():
+            got = [prefix_recall(base, queries, codes=codes, prefixes=NESTED)
+                   for base in (real, synth)]
+            for m in NESTED:
+                a, b = got[0][m][1], got[1][m][1]
+                ok &= abs(a - b) <= RECALL_TOL
+                rows.append(f"| {label} {m}-dim: full top-10 in top-100 | {a:.3f} | {b:.3f} "
+                            f"| {b - a:+.3f} | ±{RECALL_TOL} |")
     return rows, bool(ok)
+
+
+#: Code lengths at which the nested structure of real and synthetic vectors is compared.
+NESTED = (32, 64)
+
+
+def nested_codes(real: np.ndarray, adaptor: Adaptor) -> dict[str, Codes]:
+    """The codes compared in :func:`validate`: the real vectors' rotation with normalised
+    prefixes, and the adaptor trained on them."""
+    return {"rotation (normalised prefix)": Adaptor.from_rotation(fit_rotation(real)),
+            "adaptor": adaptor}
 
 
 # ---------------------------------------------------------------------------- report
 def table(title: str, n: int, methods: list[Method]) -> list[str]:
     rows = [f"### {title} ({n:,} vectors)", "",
-            "| method | setting | recall@10 | p50 ms | p99 ms | build s | RAM bytes/vector |",
-            "|---|---|---|---|---|---|---|"]
+            "| method | setting | recall@10 | p50 ms | p99 ms | build s | RAM bytes/vector "
+            "| disk bytes/vector |", "|---|---|---|---|---|---|---|---|"]
     for m in methods:
+        disk = f"{m.disk_bytes_per_vector:.0f}" if m.disk_bytes_per_vector else "-"
         for p in m.points:
             rows.append(f"| {m.name} | {p.setting} | {p.recall:.3f} | {p.p50_ms:.2f} | "
-                        f"{p.p99_ms:.2f} | {m.build_s:.0f} | {m.bytes_per_vector:.0f} |")
+                        f"{p.p99_ms:.2f} | {m.build_s:.0f} | {m.bytes_per_vector:.0f} | {disk} |")
     return [*rows, "", *summary(methods, n), ""]
 
 
@@ -378,11 +424,13 @@ def summary(methods: list[Method], n: int, target: float = 0.95) -> list[str]:
            f"with recall ≥ {target} in brackets): "
            + ", ".join(f"{k} {v:.2f} ms ({fastest[k]:.2f})" for k, v in lat.items()), ""]
     goals = {"exact numpy": 10.0, "FAISS IVF-Flat": 2.0, "FAISS HNSW": None}
-    for mine in ("adaptive", "adaptive-faiss"):
+    for mine in ("adaptive", "adaptive-faiss", "adaptive-faiss+adaptor"):
         for other, goal in goals.items():
             if mine not in lat or other not in lat:
                 continue
             ratio = lat[other] / lat[mine]
+            if mine.endswith("+adaptor") and goal == 2.0:
+                goal = 3.0  # issue 13's target for the index with the adaptor
             verdict = "" if goal is None else (
                 f" (target at 1M: ≥ {goal:.0f}x; not applicable at {n:,})" if n < 1_000_000
                 else f" (target ≥ {goal:.0f}x: **{'met' if ratio >= goal else 'missed'}**)")
@@ -418,20 +466,35 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, numpy {np.__version__}, Python {py}"
 
 
-def prefix_rows(base: np.ndarray, queries: np.ndarray) -> list[str]:
-    from papersift.vectors import prefix_recall
-
+def prefix_rows(base: np.ndarray, queries: np.ndarray,
+                adaptor: Adaptor | None = None) -> list[str]:
+    """Recall@10 and full-top-10-in-top-100 per prefix length: unrotated, rotated, the
+    rotation with normalised prefixes, and the adaptor (see ``benchmarks/nested.py``)."""
     rot = fit_rotation(base)
-    r, u = prefix_recall(base, queries, rotation=rot), prefix_recall(base, queries)
-    rows = ["| prefix | recall@10 rotated | unrotated | full top-10 in prefix top-100 rotated "
-            "| unrotated |", "|---|---|---|---|---|"]
-    rows += [f"| {m} | {r[m][0]:.3f} | {u[m][0]:.3f} | {r[m][1]:.3f} | {u[m][1]:.3f} |" for m in r]
+    codes: dict[str, Codes] = {"unrotated": Rotation.identity(base.shape[1]), "rotated": rot,
+                               "rotated, normalised": Adaptor.from_rotation(rot)}
+    if adaptor is not None:
+        codes["adaptor"] = adaptor
+    found = {name: prefix_recall(base, queries, codes=c, prefixes=LADDER)
+             for name, c in codes.items()}
+    rows = ["| prefix | " + " | ".join(f"recall@10 {n}" for n in found) + " | "
+            + " | ".join(f"top-10 in top-100 {n}" for n in found) + " |",
+            "|---|" + "---|" * (2 * len(found))]
+    rows += [f"| {m} | " + " | ".join(f"{r[m][0]:.3f}" for r in found.values()) + " | "
+             + " | ".join(f"{r[m][1]:.3f}" for r in found.values()) + " |" for m in LADDER]
     return rows
+
+
+def train_adaptor(base: np.ndarray, steps: int) -> Adaptor:
+    """The adaptor ``papersift index --adaptor`` would train on ``base``."""
+    adaptor = Adaptor.fit(base, steps=steps)
+    print(f"adaptor: {adaptor.info}", flush=True)
+    return adaptor
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, default=Path("/work/cache/arxiv75k-minilm-int8.npy"))
+    ap.add_argument("--real", type=Path, default=DATA / "arxiv-75k-minilm.f16.npy")
     ap.add_argument("--synthetic", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--exact-queries", type=int, default=50)
@@ -440,6 +503,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clusters", type=int, nargs="+", default=[250, 500, 1000, 2000],
                     help="mixture component counts the generator is calibrated over")
     ap.add_argument("--no-hnsw", action="store_true")
+    ap.add_argument("--no-numpy", action="store_true", help="skip the numpy adaptive index")
+    ap.add_argument("--adaptor-steps", type=int, default=2000,
+                    help="training steps of the adaptor (0: no adaptor)")
     ap.add_argument("--hnsw-max", type=int, default=None,
                     help="run HNSW only on bases of at most N vectors (its build is the slowest)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ann.md")
@@ -458,14 +524,16 @@ def main(argv: list[str] | None = None) -> None:
              "full-length float32 vectors are memory-mapped from disk and not counted); for "
              "FAISS the float32 vectors and ids (plus the graph links for HNSW); for exact the "
              "float32 matrix and ids.", "",
-             "## Nested prefixes (real vectors, 300 queries)", "",
-             *prefix_rows(real, queries[:300]), ""]
+             ]
+    adaptor = train_adaptor(real, args.adaptor_steps) if args.adaptor_steps else None
+    lines += ["## Nested prefixes (real vectors, 300 queries)", "",
+              *prefix_rows(real, queries[:300], adaptor), ""]
     print("\n".join(lines), flush=True)
     # real papers to tune the adaptive index on the synthetic base: disjoint from the
     # evaluation queries and left out of the generator's fit
     tune_real, fit_real = real[:args.queries], real[args.queries:]
     gen = calibrate(fit_real, tune_real, tuple(args.clusters))  # validated below
-    rows, ok = validate(fit_real, gen.sample(len(fit_real), seed=7), queries)
+    rows, ok = validate(fit_real, gen.sample(len(fit_real), seed=7), queries, adaptor)
     lines += [f"## Synthetic generator validation at {len(fit_real):,} "
               f"({len(gen.weights)} mixture components, spread {gen.spread})", "",
               *rows, "", f"Within tolerance: **{'yes' if ok else 'NO'}**", ""]
@@ -478,9 +546,11 @@ def main(argv: list[str] | None = None) -> None:
             base = gen.sample(args.synthetic, seed=11)
         truth = exact_search(base, np.arange(len(base)), queries, 10).ids
         hnsw = not args.no_hnsw and (args.hnsw_max is None or len(base) <= args.hnsw_max)
+        if synthetic and adaptor is not None:  # as a library would: trained on its vectors
+            adaptor = train_adaptor(base, args.adaptor_steps)
         methods = run_methods(base, queries, truth, hnsw=hnsw,
-                              exact_queries=args.exact_queries,
-                              tune_queries=tune_real if synthetic else None)
+                              exact_queries=args.exact_queries, numpy_index=not args.no_numpy,
+                              adaptor=adaptor, tune_queries=tune_real if synthetic else None)
         results[f"{title} ({len(base):,})"] = methods
         lines += table(title, len(base), methods)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -229,6 +229,28 @@ def test_manifest_records_sources_and_settings(onnx_cache: Path) -> None:
     assert len(manifest["sources"]["model.safetensors"]["sha256"]) == 64
     assert manifest["settings"]["quantize_ops"] == ["MatMul"]
     assert manifest["settings"]["per_channel"] is True
+    # written as before the fused export existed, so caches made then still match
+    assert "fuse" not in manifest["settings"]
+
+
+def test_fused_export_has_its_own_name_graph_and_close_vectors(
+    onnx_cache: Path, int8: Encoder
+) -> None:
+    """The fused export's vectors differ slightly, so they carry a name of their own (a
+    library's vectors are stored under it and never searched with another's queries)."""
+    import onnx
+
+    fused = load_encoder("minilm-int8-fused", cache_dir=onnx_cache)
+    assert isinstance(fused, OnnxEncoder) and fused.name == "minilm-l6-int8-fused" != int8.name
+    ops = {node.op_type for node in onnx.load(str(fused.model_path)).graph.node}
+    assert {"QAttention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops, ops
+    manifest = json.loads(
+        (onnx_cache / "encoders" / fused.name / "manifest.json").read_text()
+    )
+    assert manifest["settings"]["fuse"] is True
+    texts = ["Protein folding with deep learning.", "Sparse attention for long documents"]
+    close = (fused.encode(texts) * int8.encode(texts)).sum(axis=1)
+    assert close.min() > 0.98
 
 
 # --- errors for people -------------------------------------------------------------------
@@ -243,3 +265,4 @@ def test_model_missing_offline_is_a_clear_error() -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="does not exist"):
         load_encoder(str(tmp_path / "nowhere"))
+

@@ -10,6 +10,8 @@ import pytest
 
 from papersift.vectors import AdaptiveIndex, ExactIndex, VectorIndex
 from papersift.vectors.adaptive_faiss import COARSE_MIN_LISTS, FaissAdaptiveIndex
+from papersift.vectors.adaptor import Adaptor
+from papersift.vectors.nested import Rotation
 
 DIM = 32
 
@@ -60,13 +62,27 @@ def make_adaptive_faiss_two_level(ids: np.ndarray, vecs: np.ndarray) -> VectorIn
     return index
 
 
+def make_adaptive_faiss_adaptor(ids: np.ndarray, vecs: np.ndarray) -> VectorIndex:
+    """Candidates scored on adaptor codes (the untrained one: training is tested apart)."""
+    index = FaissAdaptiveIndex.build(ids, vecs, tune_queries=100,
+                                     adaptor=Adaptor.fit(vecs, train=False))
+    assert index.adaptor is not None
+    return index
+
+
+def make_empty_adaptive_faiss_adaptor() -> VectorIndex:
+    return FaissAdaptiveIndex(DIM, adaptor=Adaptor.from_rotation(Rotation.identity(DIM)))
+
+
 Factory = Callable[[np.ndarray, np.ndarray], VectorIndex]
 KINDS = {"exact": (make_exact, make_empty_exact, ExactIndex),
          "adaptive": (make_adaptive, make_empty_adaptive, AdaptiveIndex),
          "adaptive-faiss": (make_adaptive_faiss, make_empty_adaptive_faiss,
                             FaissAdaptiveIndex),
          "adaptive-faiss-two-level": (make_adaptive_faiss_two_level,
-                                      make_empty_adaptive_faiss, FaissAdaptiveIndex)}
+                                      make_empty_adaptive_faiss, FaissAdaptiveIndex),
+         "adaptive-faiss-adaptor": (make_adaptive_faiss_adaptor,
+                                    make_empty_adaptive_faiss_adaptor, FaissAdaptiveIndex)}
 
 
 @pytest.fixture(params=sorted(KINDS))

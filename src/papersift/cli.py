@@ -389,16 +389,19 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: 
 @main.command()
 @click.option("--recall", type=click.FloatRange(0.5, 1.0), default=None,
               help="Recall@10 against exact search to tune for (default 0.95).")
+@click.option("--adaptor", is_flag=True,
+              help="Train a Matryoshka adaptor on the vectors first (minutes; needs torch) "
+                   "and score candidates on its shorter codes.")
 @click.pass_context
-def index(ctx: click.Context, recall: float | None) -> None:
+def index(ctx: click.Context, recall: float | None, adaptor: bool) -> None:
     """Rebuild the vector index, tuned to a recall target.
 
-    Example: papersift index --recall 0.98
+    Example: papersift index --recall 0.98 --adaptor
     """
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    err.print(lib.build_index(recall=recall))
+    err.print(lib.build_index(recall=recall, adaptor=adaptor))
 
 
 @main.command()

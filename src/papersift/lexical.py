@@ -6,7 +6,14 @@ it from scratch. Documents are keyed by the catalog's integer row id.
 
 Scoring choices were made by evaluation on SciFact (nDCG@10): one field holding title and
 abstract, English stop words removed and Porter-stemmed (0.686 measured here) beats
-separate fields with equal weights (0.666) and a 2x title boost (0.620).
+separate fields with equal weights (0.666) and a 2x title boost (0.620). A query phrased as
+a question or request (:func:`papersift.phrasing.is_request`) loses its request phrasing
+(:mod:`papersift.phrasing`) and a fuller stop list (:mod:`papersift.stopwords`) than the
+index's: on requests such as "What articles exist which deal with ...?" that recovers most
+of what the phrasing cost, and removing the fuller list from the indexed text as well
+measured no better. Keywords and statements keep the index's analysis: in a statement the
+function words are the author's own choice, and the fuller list on every query measured no
+better on plain queries (``benchmarks/verbose.py``, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ import tantivy
 from papersift.backends.base import Change, LexicalQuery, PaperStore
 from papersift.backends.filelock import FileLock
 from papersift.papers import Paper
+from papersift.phrasing import is_request, strip_request
 from papersift.query import Filters, ParsedQuery, name_key, parse_query
 from papersift.ranking import Hits
+from papersift.stopwords import STOPWORDS
 
 __all__ = ["LexicalIndex", "analyzer"]
 
@@ -35,14 +44,18 @@ _SCHEMA_VERSION = "2"
 _RELOAD_EVERY = 0.5
 
 
-def analyzer() -> tantivy.TextAnalyzer:
-    """The text analysis used for indexing and for queries: lower-cased, folded, stemmed."""
+def analyzer(*, query: bool = False) -> tantivy.TextAnalyzer:
+    """The text analysis of the index (and of quoted phrases): lower-cased, folded, Lucene's
+    English stop words removed, stemmed. ``query=True``: the same with the fuller stop list
+    of :mod:`papersift.stopwords`, for a query's free text."""
+    stop = (tantivy.Filter.custom_stopword(sorted(STOPWORDS)) if query
+            else tantivy.Filter.stopword("english"))
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stopword("english"))
+        .filter(stop)
         .filter(tantivy.Filter.stemmer("english"))
         .build()
     )
@@ -96,6 +109,7 @@ class LexicalIndex:
         self.index.register_tokenizer("names", _names_analyzer())
         version_file.write_text(_SCHEMA_VERSION)
         self._analyzer = analyzer()
+        self._query_analyzer = analyzer(query=True)
         self._reloaded = time.monotonic()
 
     def _writer_lock(self) -> FileLock:
@@ -186,16 +200,25 @@ class LexicalIndex:
         """The index terms of a text, as the index sees them."""
         return list(self._analyzer.analyze(text))
 
+    def query_terms(self, text: str) -> list[str]:
+        """The terms a query's free text is searched with: for a question or request, its
+        request phrasing and the fuller stop list removed; otherwise the index's analysis
+        (see the module docstring)."""
+        if not is_request(text):
+            return self.terms(text)
+        return list(self._query_analyzer.analyze(strip_request(text)))
+
     def analyze(self, text: str, *, syntax: bool = True) -> LexicalQuery:
         """Parse and analyse a query once; ``syntax=False`` reads quotes and minus signs as
         plain text (for searching with a paper's own title and abstract)."""
         parsed = parse_query(text) if syntax else ParsedQuery(text=text)
-        terms = [*self.terms(parsed.text), *(t for p in parsed.phrases for t in self.terms(p))]
+        terms = [*self.query_terms(parsed.text),
+                 *(t for p in parsed.phrases for t in self.terms(p))]
         return LexicalQuery(text=text, parsed=parsed, terms=tuple(dict.fromkeys(terms)))
 
     def _text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        terms = list(dict.fromkeys(self.terms(parsed.text)))
+        terms = list(dict.fromkeys(self.query_terms(parsed.text)))
         if terms:
             should = [
                 (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "body", t))

@@ -361,8 +361,9 @@ class Library(Curation, VoteLedger):
         finally:
             lock.release()
 
-    def build_index(self, *, recall: float | None = None) -> str:
-        """Rebuild the vector index, tuned to ``recall``@10; returns what was built."""
+    def build_index(self, *, recall: float | None = None, adaptor: bool = False) -> str:
+        """Rebuild the vector index, tuned to ``recall``@10 (with ``adaptor``, on the codes of
+        a Matryoshka adaptor trained on the vectors first); returns what was built."""
         dense = self.dense
         count = dense.count
         if count < self.settings.exact_below:
@@ -371,7 +372,7 @@ class Library(Curation, VoteLedger):
         rebuild = getattr(dense, "rebuild_index", None)
         if rebuild is None:
             return "this backend tunes its own index"
-        index = rebuild(recall)
+        index = rebuild(recall, adaptor=adaptor)
         return f"adaptive index over {index.count:,} vectors, {_describe_index(index)}"
 
     # -- state ----------------------------------------------------------------------------
@@ -698,6 +699,10 @@ def _describe_index(index: object) -> str:
         value = getattr(params, name, None)
         if value:
             words.append(f"{value} {label}")
+    trained = getattr(index, "adaptor", None)
+    if trained is not None:
+        words.append(f"candidates scored on Matryoshka adaptor codes "
+                     f"({trained.info.get('method')})")
     return ", ".join(words)
 
 

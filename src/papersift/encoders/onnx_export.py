@@ -11,9 +11,13 @@ Token type ids are all zero for single-segment input, so they are made inside th
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,14 @@ def _import_torch() -> tuple[Any, Any]:
     return torch, transformers
 
 
-def _pooled_model(torch: Any, transformers: Any, source: Path) -> Any:
-    """The transformer wrapped with mean pooling and normalisation, in eval mode."""
-    backbone = transformers.AutoModel.from_pretrained(str(source))
+def _pooled_model(torch: Any, transformers: Any, source: Path, *, eager: bool = False) -> Any:
+    """The transformer wrapped with mean pooling and normalisation, in eval mode.
+
+    ``eager`` exports attention as plain matrix products and a softmax, the pattern
+    onnxruntime's BERT fusion recognises (the default, scaled-dot-product attention, is
+    exported in a form it leaves unfused)."""
+    options = {"attn_implementation": "eager"} if eager else {}
+    backbone = transformers.AutoModel.from_pretrained(str(source), **options)
 
     class MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -61,7 +70,7 @@ def _pooled_model(torch: Any, transformers: Any, source: Path) -> Any:
 
 def _export_fp32(source: Path, target: Path, settings: ExportSettings) -> None:
     torch, transformers = _import_torch()
-    model = _pooled_model(torch, transformers, source)
+    model = _pooled_model(torch, transformers, source, eager=settings.fuse)
     example = torch.ones((2, 16), dtype=torch.long)
     batch_and_tokens = {0: "batch", 1: "tokens"}
     with warnings.catch_warnings(), torch.no_grad():
@@ -84,20 +93,43 @@ def _export_fp32(source: Path, target: Path, settings: ExportSettings) -> None:
         )
 
 
+def _fuse(source: Path, target: Path, model_folder: Path) -> None:
+    """Rewrite the BERT graph with onnxruntime's fused operators (Attention,
+    SkipLayerNormalization, BiasGelu, EmbedLayerNormalization)."""
+    from onnxruntime.transformers import optimizer
+
+    config = json.loads((model_folder / "config.json").read_text(encoding="utf-8"))
+    fused = optimizer.optimize_model(
+        str(source), model_type="bert", num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]), opt_level=0, use_gpu=False,
+    )
+    fused.save_model_to_file(str(target))
+
+
 def _quantize(source: Path, target: Path, settings: ExportSettings) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # a fused graph's contrib operators have no type inference: say their outputs are float
+    extra = {"DefaultTensorType": onnx.TensorProto.FLOAT} if settings.fuse else {}
+    quantize_dynamic(
+        str(source),
+        str(target),
+        op_types_to_quantize=list(settings.quantize_ops),
+        per_channel=settings.per_channel,
+        weight_type=QuantType.QInt8,
+        extra_options=extra,
+    )
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the optimizer's and quantizer's generic advice (logged at INFO/WARNING)."""
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic logs a generic pre-processing advice
+    root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(
-            str(source),
-            str(target),
-            op_types_to_quantize=list(settings.quantize_ops),
-            per_channel=settings.per_channel,
-            weight_type=QuantType.QInt8,
-        )
+        yield
     finally:
         root.setLevel(level)
 
@@ -107,10 +139,16 @@ def export_onnx(source: Path, target: Path, settings: ExportSettings) -> None:
 
     ``target`` is written in place; callers write to a temporary name and rename.
     """
-    if not settings.quantize_ops:
+    if not settings.quantize_ops and not settings.fuse:
         _export_fp32(source, target, settings)
         return
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        _export_fp32(source, fp32, settings)
-        _quantize(fp32, target, settings)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp, _quiet():
+        graph = Path(tmp) / "fp32.onnx"
+        _export_fp32(source, graph, settings)
+        if settings.fuse:
+            _fuse(graph, Path(tmp) / "fused.onnx", source)
+            graph = Path(tmp) / "fused.onnx"
+        if settings.quantize_ops:
+            _quantize(graph, target, settings)
+        else:
+            shutil.copyfile(graph, target)

@@ -15,7 +15,14 @@ import numpy as np
 
 from papersift.encoders.model_cache import CachedModel, ExportSettings, cached_model
 
-__all__ = ["MINILM_DIM", "MINILM_MAX_TOKENS", "OnnxEncoder", "load_minilm_onnx", "minilm_folder"]
+__all__ = [
+    "MINILM_DIM",
+    "MINILM_EXPORTS",
+    "MINILM_MAX_TOKENS",
+    "OnnxEncoder",
+    "load_minilm_onnx",
+    "minilm_folder",
+]
 
 MINILM_DIM = 384
 MINILM_MAX_TOKENS = 256
@@ -52,6 +59,7 @@ class OnnxEncoder:
         dim: int = MINILM_DIM,
         max_tokens: int = MINILM_MAX_TOKENS,
         threads: int | None = None,
+        memory_arena: bool = True,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -75,6 +83,7 @@ class OnnxEncoder:
         # Idle worker threads spin by default; on shared cores that burns the CPU that the
         # other threads (and processes) are waiting for.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_cpu_mem_arena = memory_arena
         self._session = ort.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]
         )
@@ -125,27 +134,39 @@ def _build_minilm(source: Path, settings: ExportSettings) -> Callable[[Path], No
     return build
 
 
-def ensure_minilm_onnx(cache_dir: Path, *, quantize: bool = True) -> tuple[str, CachedModel]:
-    """The encoder name and the verified cached ONNX file, exporting it first if needed."""
-    settings = ExportSettings() if quantize else ExportSettings(quantize_ops=(), weight_type="")
-    name = "minilm-l6-int8" if quantize else "minilm-l6-fp32"
+#: The ONNX exports of all-MiniLM-L6-v2, by encoder name. The name keys a library's stored
+#: vectors (``vectors/<name>/``), so an export whose vectors differ gets a name of its own
+#: and vectors of one export are never searched with query vectors of another.
+MINILM_EXPORTS = {
+    # the default; the shared 75k vectors were made with it
+    "minilm-l6-int8": ExportSettings(),
+    # fused graph, int8 matrix products and attention: faster (benchmarks/encoder_speed.py)
+    "minilm-l6-int8-fused": ExportSettings(quantize_ops=("MatMul", "Attention"), fuse=True),
+    "minilm-l6-fp32": ExportSettings(quantize_ops=(), weight_type=""),
+}
+
+
+def ensure_minilm_onnx(cache_dir: Path, name: str) -> CachedModel:
+    """The verified cached ONNX file of the export ``name`` (a key of
+    :data:`MINILM_EXPORTS`), exporting it first if needed."""
+    settings = MINILM_EXPORTS[name]
     source = minilm_folder()
     sources = [source / file for file in _SOURCE_FILES]
-    model = cached_model(
+    return cached_model(
         cache_dir / "encoders" / name, settings, sources, _build_minilm(source, settings)
     )
-    return name, model
 
 
 def load_minilm_onnx(
-    *, quantize: bool = True, cache_dir: Path, threads: int | None = None
+    name: str, *, cache_dir: Path, threads: int | None = None
 ) -> OnnxEncoder:
-    """The bundled all-MiniLM-L6-v2 on onnxruntime (int8 unless ``quantize`` is false).
+    """The bundled all-MiniLM-L6-v2 on onnxruntime, as exported under ``name`` (a key of
+    :data:`MINILM_EXPORTS`).
 
-    The first call per ``cache_dir`` exports the model (a few seconds; needs torch); later
-    calls verify the cached file's checksum and load it without importing torch.
+    The first call per ``cache_dir`` exports the model (seconds; needs torch); later calls
+    verify the cached file's checksum and load it without importing torch.
     """
-    name, model = ensure_minilm_onnx(cache_dir, quantize=quantize)
+    model = ensure_minilm_onnx(cache_dir, name)
     encoder = OnnxEncoder(
         model.path, minilm_folder() / "tokenizer.json", name=name, threads=threads
     )

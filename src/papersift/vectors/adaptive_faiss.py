@@ -35,6 +35,7 @@ from papersift.vectors.adaptive import (
     default_nlist,
     held_out_split,
 )
+from papersift.vectors.adaptor import Adaptor
 from papersift.vectors.clustering import assign, kmeans
 from papersift.vectors.exact import exact_search
 from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits
@@ -42,8 +43,10 @@ from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
 from papersift.vectors.tuning import pick_config, time_interleaved
 
-#: Candidate-scoring prefixes tried at build time (the fastest reaching the target wins).
+#: Candidate-scoring prefixes tried at build time (the fastest reaching the target wins):
+#: of the rotation, and of an adaptor's codes (which keep more of the order at each length).
 D_S_CHOICES = (96, 128, 192)
+ADAPTOR_D_S_CHOICES = (32, 48, 64, 96, 128)
 NPROBES = (1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128, 192, 256)
 RERANKS = (20, 30, 50, 75, 100, 150, 200, 300)
 TIMED_QUERIES = 200
@@ -132,11 +135,16 @@ class FaissAdaptiveIndex:
     small_filter = SMALL_FILTER
 
     def __init__(self, dim: int, *, rotation: Rotation | None = None, d_s: int = 128,
-                 params: FaissParams | None = None) -> None:
+                 params: FaissParams | None = None, adaptor: Adaptor | None = None) -> None:
         _faiss()
         self.dim = int(dim)
         self.rotation = rotation or Rotation.identity(self.dim)
-        self.d_s = min(int(d_s), self.dim)
+        # an identity rotation is skipped at search time (a 384 x 384 product is ~8 µs)
+        self._rotates = not np.array_equal(self.rotation.matrix, np.eye(self.dim))
+        self.adaptor = adaptor
+        if adaptor is not None and adaptor.dim != self.dim:
+            raise ValueError(f"adaptor maps {adaptor.dim}-dim vectors, index holds {self.dim}")
+        self.d_s = min(int(d_s), self.dim if adaptor is None else adaptor.width)
         self.params = params or FaissParams(nprobe=16, rerank=100)
         self.centroids = np.empty((0, self.dim), np.float32)  # full length, rotated
         self.full = np.empty((0, self.dim), np.float32)  # rotated rows (memory-mapped after load)
@@ -171,18 +179,26 @@ class FaissAdaptiveIndex:
     def build(cls, ids: np.ndarray, vecs: np.ndarray, *, recall: float = 0.95,
               queries: np.ndarray | None = None, rotation: Rotation | None = None,
               nlist: int | None = None, d_s: int | None = None, tune_queries: int = 500,
-              margin: float = 0.01, seed: int = 0) -> FaissAdaptiveIndex:
+              margin: float = 0.01, adaptor: Adaptor | None = None,
+              seed: int = 0) -> FaissAdaptiveIndex:
         """Cluster (full length), encode and tune an index over ``vecs`` (unit vectors).
 
         ``recall`` is the recall@10 target against exact search, tuned for ``recall +
         margin`` on ``queries`` when given, else on ``tune_queries`` vectors held out of the
         build and added back after (as :meth:`AdaptiveIndex.build`). ``d_s``, the
-        candidate-scoring prefix, is tuned among :data:`D_S_CHOICES` unless given."""
+        candidate-scoring length, is tuned among :data:`D_S_CHOICES` unless given. With an
+        ``adaptor`` the candidates are scored on its codes (lengths
+        :data:`ADAPTOR_D_S_CHOICES`) and the vectors are not rotated."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(np.unique(ids)) != len(ids):
             raise ValueError("ids must be unique")
-        rot = rotation or fit_rotation(vecs, seed=seed)
-        index = cls(rot.dim, rotation=rot, d_s=d_s or max(D_S_CHOICES))
+        if adaptor is not None:
+            rot = rotation or Rotation.identity(adaptor.dim)
+            lengths = tuple(d for d in ADAPTOR_D_S_CHOICES if d <= adaptor.width)
+        else:
+            rot = rotation or fit_rotation(vecs, seed=seed)
+            lengths = D_S_CHOICES
+        index = cls(rot.dim, rotation=rot, d_s=d_s or max(lengths), adaptor=adaptor)
         if len(ids) < 2:
             index.add(ids, vecs)
             return index
@@ -197,7 +213,7 @@ class FaissAdaptiveIndex:
         # interleaved rounds, so that a busy moment of a shared machine favours none of them
         candidates: list[tuple[int, Any, FaissParams, float]] = []
         reached = False
-        for d in sorted({min(d, index.dim) for d in ((d_s,) if d_s else D_S_CHOICES)}):
+        for d in sorted({min(d, index.d_s) for d in ((d_s,) if d_s else lengths)}):
             index.d_s = d
             index._layout(ids[:n_build], rotated[:n_build], cluster[:n_build], tq, seed=seed)
             ok, choices = index._recall_choices(tq, target)
@@ -206,7 +222,8 @@ class FaissAdaptiveIndex:
         if reached:
             candidates = [c for c in candidates if c[3] >= target]
         index.tuning = {"tuned_for": target, "queries": len(tq), "nlist": index.nlist,
-                        "reached": reached, "held_out": queries is None}
+                        "reached": reached, "held_out": queries is None,
+                        "adaptor": None if adaptor is None else adaptor.info.get("method")}
         if candidates:
             latency = index._time_all(tq[:TIMED_QUERIES], candidates)
             best = pick_config(latency, [c[3] for c in candidates])
@@ -226,7 +243,7 @@ class FaissAdaptiveIndex:
         """A fresh FAISS index over ``rotated`` (rows in list ``cluster``), trained here; its
         coarse quantizer is tuned on the rotated ``queries``."""
         faiss = _faiss()
-        quantizer = _coarse_quantizer(self.centroids[:, :self.d_s], queries[:, :self.d_s],
+        quantizer = _coarse_quantizer(self._codes(self.centroids), self._query_codes(queries),
                                       seed=seed)
         ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.d_s, len(self.centroids),
                                             faiss.ScalarQuantizer.QT_8bit_uniform,
@@ -234,8 +251,8 @@ class FaissAdaptiveIndex:
         ivf.own_fields = True  # the quantizer was disowned by Python
         rng = np.random.default_rng(seed)
         sample = rotated[np.sort(rng.choice(len(rotated), min(len(rotated), 200_000),
-                                            replace=False)), :self.d_s]
-        ivf.train(np.ascontiguousarray(sample))
+                                            replace=False))]
+        ivf.train(self._codes(sample))
         self.ivf = ivf
         self.full = rotated
         self.more = np.empty((0, self.dim), np.float32)
@@ -251,11 +268,24 @@ class FaissAdaptiveIndex:
         """Add rows at positions ``start...`` to the FAISS lists given by ``cluster``."""
         faiss = _faiss()
         for a in range(0, len(rotated), 100_000):
-            x = np.ascontiguousarray(rotated[a:a + 100_000, :self.d_s], np.float32)
+            x = self._codes(rotated[a:a + 100_000])
             lists = np.ascontiguousarray(cluster[a:a + 100_000], np.int64)
             pos = np.arange(start + a, start + a + len(x), dtype=np.int64)
             self.ivf.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(pos),
                               faiss.swig_ptr(lists))
+
+    def _codes(self, rows: np.ndarray) -> np.ndarray:
+        """The candidate-stage codes of (rotated) stored rows: the adaptor's, else the
+        ``d_s``-dim prefix."""
+        if self.adaptor is not None:
+            return self.adaptor.docs(rows, self.d_s)
+        return np.ascontiguousarray(np.asarray(rows)[:, :self.d_s], np.float32)
+
+    def _query_codes(self, qr: np.ndarray) -> np.ndarray:
+        """The candidate-stage codes of (rotated) queries."""
+        if self.adaptor is not None:
+            return self.adaptor.queries(qr, self.d_s)
+        return np.ascontiguousarray(qr[:, :self.d_s], np.float32)
 
     def _recall_choices(self, queries: np.ndarray, recall: float) -> tuple[
             bool, list[tuple[FaissParams, float]]]:
@@ -331,7 +361,8 @@ class FaissAdaptiveIndex:
         ids, vecs = checked_new(ids, vecs, self.dim, self.ids)
         if not len(ids):
             return
-        rotated = self.rotation.apply(vecs).astype(np.float32)
+        rotated = self.rotation.apply(vecs).astype(np.float32) if self._rotates else \
+            np.asarray(vecs, np.float32)
         cluster = (assign(rotated, self.centroids) if self.nlist
                    else np.full(len(ids), -1, np.int64))
         self._append(ids, rotated, cluster)
@@ -371,7 +402,7 @@ class FaissAdaptiveIndex:
         q = as_queries(queries, self.dim)
         if self.count == 0 or k <= 0:
             return empty_hits(len(q), max(k, 0))
-        qr = self.rotation.apply(q).astype(np.float32)
+        qr = self.rotation.apply(q).astype(np.float32) if self._rotates else q
         if allowed is not None:
             mask = allowed_mask(allowed, self.pos_ids)
             assert mask is not None
@@ -411,7 +442,7 @@ class FaissAdaptiveIndex:
         with one cached parameter object per ``nprobe``: at one query, the Python wrapper's
         checks and copies and a fresh parameter object cost about 5% of the search."""
         faiss = _faiss()
-        x = np.ascontiguousarray(qr[:, :self.d_s], np.float32)
+        x = self._query_codes(qr)
         dist = np.empty((len(x), n), np.float32)
         found = np.empty((len(x), n), np.int64)
         if allowed_pos is None:
@@ -504,6 +535,8 @@ class FaissAdaptiveIndex:
         if len(self.more) or not self.alive.all():
             self.compact()
         self.rotation.save(path / "rotation.npy")
+        if self.adaptor is not None:
+            self.adaptor.save(path)
         arrays = {"centroids": self.centroids, "full": self.full, "pos_ids": self.pos_ids,
                   "cluster": self.cluster}
         if self.ivf is not None:
@@ -512,7 +545,8 @@ class FaissAdaptiveIndex:
             atomic_save(path / f"{name}.npy", np.asarray(array))
         meta = {"kind": self.kind, "dim": self.dim, "d_s": self.d_s,
                 "params": asdict(self.params), "count": self.count, "tuning": self.tuning,
-                "faiss": self.ivf is not None}
+                "faiss": self.ivf is not None,
+                "adaptor": None if self.adaptor is None else self.adaptor.info}
         atomic_write(path / "index.json", json.dumps(meta, indent=1).encode())
 
     @classmethod
@@ -520,8 +554,9 @@ class FaissAdaptiveIndex:
         """Open a saved index; the full-length vectors stay memory-mapped on disk."""
         path = Path(directory)
         meta = json.loads((path / "index.json").read_text())
+        adaptor = Adaptor.load(path) if meta.get("adaptor") is not None else None
         index = cls(meta["dim"], rotation=Rotation.load(path / "rotation.npy"),
-                    d_s=meta["d_s"], params=FaissParams(**meta["params"]))
+                    d_s=meta["d_s"], params=FaissParams(**meta["params"]), adaptor=adaptor)
         index.centroids = np.load(path / "centroids.npy")
         index.full = np.load(path / "full.npy", mmap_mode="r")
         index.pos_ids = np.load(path / "pos_ids.npy")
@@ -538,6 +573,8 @@ class FaissAdaptiveIndex:
         centroids, ids and bookkeeping; not the memory-mapped full-length vectors."""
         held = [self.centroids, self.rotation.matrix, self.pos_ids, self.cluster, self.alive,
                 self.more]
+        if self.adaptor is not None:
+            held += [self.adaptor.doc, self.adaptor.query]
         if not isinstance(self.full, np.memmap):
             held.append(np.asarray(self.full))
         ivf = 0

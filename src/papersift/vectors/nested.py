@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -37,6 +38,14 @@ class Rotation:
     def apply(self, vecs: np.ndarray) -> np.ndarray:
         """Rotate row vectors: ``vecs @ matrix``, as float32."""
         return np.asarray(vecs, dtype=np.float32) @ self.matrix
+
+    def docs(self, vecs: np.ndarray, m: int) -> np.ndarray:
+        """The first ``m`` rotated coordinates of stored vectors (see :class:`Codes`)."""
+        return np.ascontiguousarray(np.asarray(vecs, np.float32) @ self.matrix[:, :m])
+
+    def queries(self, vecs: np.ndarray, m: int) -> np.ndarray:
+        """The first ``m`` rotated coordinates of queries: the same map as :meth:`docs`."""
+        return self.docs(vecs, m)
 
     def prefix_energy(self, m: int) -> float:
         """Fraction of the corpus' squared norm kept by the first ``m`` coordinates."""
@@ -83,28 +92,38 @@ def fit_rotation(vecs: np.ndarray, *, sample: int = 200_000, seed: int = 0) -> R
                     (values / values.sum()).astype(np.float32))
 
 
+class Codes(Protocol):
+    """Something that makes ``m``-dim codes of stored vectors and of queries, whose inner
+    products rank the stored vectors for a query (a :class:`Rotation`'s prefixes, or a
+    :class:`papersift.vectors.adaptor.Adaptor`'s codes)."""
+
+    def docs(self, vecs: np.ndarray, m: int) -> np.ndarray: ...
+
+    def queries(self, vecs: np.ndarray, m: int) -> np.ndarray: ...
+
+
 def prefix_recall(base: np.ndarray, queries: np.ndarray, *, rotation: Rotation | None = None,
-                  prefixes: tuple[int, ...] = PREFIXES, k: int = 10, depth: int = 100,
+                  codes: Codes | None = None, prefixes: tuple[int, ...] = PREFIXES,
+                  k: int = 10, depth: int = 100,
                   self_rows: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
     """Per prefix length: (recall@k, fraction of the full top-k inside the prefix top-``depth``).
 
-    Both are measured against exact full-length search; ``rotation=None`` measures the
-    unrotated prefixes. ``self_rows[i]`` is the row of ``base`` that query ``i`` was taken
-    from, dropped from its results (omit for outside queries).
+    Both are measured against exact full-length search. The prefixes are the ``codes``' when
+    given, else those of the vectors rotated by ``rotation`` (unrotated when it is None).
+    ``self_rows[i]`` is the row of ``base`` that query ``i`` was taken from, dropped from its
+    results (omit for outside queries).
     """
     from papersift.vectors.exact import exact_search  # local: exact imports store only
 
     b = np.asarray(base, dtype=np.float32)
     q = np.asarray(queries, dtype=np.float32)
-    if rotation is not None:
-        b, q = rotation.apply(b), rotation.apply(q)
     ids = np.arange(len(b), dtype=np.int64)
     own = np.full(len(q), -1) if self_rows is None else np.asarray(self_rows)
     truth = _drop_own(exact_search(b, ids, q, k + 1).ids, own, k)
+    maker = codes or (rotation or Rotation.identity(b.shape[1]))
     out = {}
     for m in prefixes:
-        got = exact_search(np.ascontiguousarray(b[:, :m]), ids, np.ascontiguousarray(q[:, :m]),
-                           depth + 1).ids
+        got = exact_search(maker.docs(b, m), ids, maker.queries(q, m), depth + 1).ids
         got = _drop_own(got, own, depth)
         hit_k = [len(np.intersect1d(t, g[:k])) for t, g in zip(truth, got, strict=True)]
         hit_d = [len(np.intersect1d(t, g)) for t, g in zip(truth, got, strict=True)]
