@@ -88,6 +88,8 @@ def test_texts_are_unit_tfidf_vectors_without_the_rarest_and_commonest_terms() -
     shared = first["gauss"] * second["gauss"] / norm / np.sqrt(sum(w * w for w in
                                                                  second.values()))
     assert np.allclose(texts.similarities(documents[:1])[0, :3], [1.0, shared, 0.0], atol=1e-5)
+    encoded = texts.encode(documents[:2])  # kept by the feed for a person's papers
+    assert np.allclose(texts.similarities(encoded), texts.similarities(documents[:2]))
     assert np.allclose(texts.similarities([[]]), 0) and texts.similarities([]).shape == (0, 30)
 
 

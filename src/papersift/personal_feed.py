@@ -45,6 +45,7 @@ __all__ = ["FeedCache", "FeedItem", "PersonalFeed", "Stores", "Taste", "default_
 PROFILE_PAPERS = 100
 
 Documents = list[list[str]]  # papers' index terms with their pairs
+Encodings = tuple[recommend.Encoded, recommend.Encoded]  # liked, disliked
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,7 @@ class FeedCache:
         self.seed = seed
         self._lock = threading.Lock()
         self._background: tuple[recommend.Background, int, float] | None = None
-        self._profiles: OrderedDict[tuple[int, bytes], tuple[Documents, Documents]] = \
-            OrderedDict()
+        self._profiles: OrderedDict[tuple[int, bytes, object], Encodings] = OrderedDict()
         self._ranges: OrderedDict[tuple[date, date, int],
                                   tuple[np.ndarray, recommend.Texts]] = OrderedDict()
         self._keep = profiles
@@ -147,12 +147,12 @@ class FeedCache:
             self._background = (summary, count, time.time())
             return summary
 
-    def profile(self, user: User, likes: Taste,
-                make: Callable[[], tuple[Documents, Documents]]) -> tuple[Documents, Documents]:
-        """The terms of a person's liked and disliked papers, made again only when their
-        ratings change."""
+    def profile(self, user: User, likes: Taste, scope: object,
+                make: Callable[[], Encodings]) -> Encodings:
+        """A person's liked and disliked papers as vectors over a range's terms (``scope``
+        names the range), made again only when their ratings or the range change."""
         rated = np.concatenate([likes.liked, [-1], likes.disliked]).astype(np.int64)
-        key = (user.id, rated.tobytes())
+        key = (user.id, rated.tobytes(), scope)
         with self._lock:
             found = self._profiles.get(key)
             if found is not None:
@@ -228,8 +228,9 @@ def personal_feed(stores: Stores, user: User, *, since: date, until: date, limit
                             len(likes.liked), len(likes.disliked), False, why)
     listed, texts = stores.cache.terms(store, stores.lexical, since, until)
     liked, disliked = stores.cache.profile(
-        user, likes, lambda: (words(store, stores.lexical, likes.liked),
-                              words(store, stores.lexical, likes.disliked)))
+        user, likes, (since, until, store.seq),
+        lambda: (texts.encode(words(store, stores.lexical, likes.liked)),
+                 texts.encode(words(store, stores.lexical, likes.disliked))))
     new = ~np.isin(listed, likes.known)  # what they rated, voted or saved is no news
     keys, word_scores = listed[new], recommend.word_scores(texts, liked, disliked)[new]
     found, vectors = stores.dense.vectors(keys)

@@ -27,15 +27,15 @@ True
 from __future__ import annotations
 
 import math
-from collections import ChainMap, Counter
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
-__all__ = ["Background", "Model", "Texts", "closest", "fuse", "train", "uncertain", "unit",
-           "with_pairs", "word_scores"]
+__all__ = ["Background", "Encoded", "Model", "Texts", "closest", "fuse", "train", "uncertain",
+           "unit", "with_pairs", "word_scores"]
 
 #: Defaults chosen on the benchmark's tuning users (benchmarks/recommend.py).
 RIDGE = 0.02
@@ -222,8 +222,8 @@ class Texts:
         limits = (rarest, commonest, total)
         estimated = Counter(t for terms in documents for t in set(terms) if t not in frequencies)
         scale = total / max(len(documents), 1)
-        frequencies = ChainMap(dict(frequencies),
-                               {t: max(round(n * scale), n) for t, n in estimated.items()})
+        frequencies = {**frequencies,  # one dict: it is read once per term of every paper
+                       **{t: max(round(n * scale), n) for t, n in estimated.items()}}
         vocabulary: dict[str, int] = {}
         idf: list[float] = []
         owners: list[int] = []
@@ -250,9 +250,9 @@ class Texts:
                    weights[order].astype(np.float32), typical.astype(np.float32), papers,
                    frequencies, limits)
 
-    def similarities(self, documents: Sequence[Sequence[str]]) -> np.ndarray:
-        """The cosine of each of ``documents`` (terms with pairs) to each of these papers:
-        a ``len(documents) x papers`` array."""
+    def encode(self, documents: Sequence[Sequence[str]]) -> Encoded:
+        """Papers (terms with pairs) as tf-idf vectors over these papers' terms, to compare
+        with them (:meth:`similarities`); worth keeping for papers compared often."""
         owners, columns, values = [], [], []
         for owner, terms in enumerate(documents):
             for term, weight in _vector(terms, self._frequencies, self._limits).items():
@@ -261,15 +261,31 @@ class Texts:
                     owners.append(owner)
                     columns.append(column)
                     values.append(weight)
-        column_array = np.array(columns, dtype=np.int64)
-        begins, lengths = self.starts[column_array], np.diff(self.starts)[column_array]
+        return Encoded(len(documents), np.array(owners, dtype=np.int64),
+                       np.array(columns, dtype=np.int64), np.array(values, dtype=np.float32))
+
+    def similarities(self, documents: Sequence[Sequence[str]] | Encoded) -> np.ndarray:
+        """The cosine of each of ``documents`` (terms with pairs, or :meth:`encode`'s) to
+        each of these papers: a ``len(documents) x papers`` array."""
+        found = documents if isinstance(documents, Encoded) else self.encode(documents)
+        begins, lengths = self.starts[found.columns], np.diff(self.starts)[found.columns]
         ends = np.cumsum(lengths)
         count = int(ends[-1]) if len(ends) else 0
         at = np.repeat(begins - ends + lengths, lengths) + np.arange(count)
-        cells = np.repeat(np.array(owners, dtype=np.int64), lengths) * self.papers + self.rows[at]
-        products = self.weights[at] * np.repeat(np.array(values, dtype=np.float32), lengths)
-        return np.bincount(cells, weights=products, minlength=len(documents) * self.papers
-                           ).reshape(len(documents), self.papers).astype(np.float32)
+        cells = np.repeat(found.owners, lengths) * self.papers + self.rows[at]
+        products = self.weights[at] * np.repeat(found.values, lengths)
+        return np.bincount(cells, weights=products, minlength=found.count * self.papers
+                           ).reshape(found.count, self.papers).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Papers as sparse tf-idf vectors over a :class:`Texts`' terms (:meth:`Texts.encode`)."""
+
+    count: int
+    owners: np.ndarray  # the paper of each entry
+    columns: np.ndarray  # its term
+    values: np.ndarray  # its weight
 
 
 def _idf(frequency: int, total: int) -> float:
@@ -289,8 +305,8 @@ def _vector(terms: Sequence[str], frequencies: Mapping[str, int],
     return {term: weight / norm for term, weight in weights.items()}
 
 
-def word_scores(texts: Texts, liked: Sequence[Sequence[str]],
-                disliked: Sequence[Sequence[str]] = (), *, generic: float = GENERIC,
+def word_scores(texts: Texts, liked: Sequence[Sequence[str]] | Encoded,
+                disliked: Sequence[Sequence[str]] | Encoded = (), *, generic: float = GENERIC,
                 nearest: float = NEAREST, disliked_weight: float = DISLIKED_WORDS
                 ) -> np.ndarray:
     """How close each of ``texts``' papers is in words to a person's liked papers (their
@@ -299,13 +315,17 @@ def word_scores(texts: Texts, liked: Sequence[Sequence[str]],
     similarity to disliked papers (Rocchio's formula), as z-scores; plus ``nearest`` times
     the z-scored similarity to the single nearest liked paper, so that a person's every
     topic counts and not only their average."""
-    if not liked:
+    if _count(liked) == 0:
         return np.zeros(texts.papers, dtype=np.float32)
     near = texts.similarities(liked)
     centroid = near.mean(axis=0) - generic * texts.typical
-    if disliked:
+    if _count(disliked):
         centroid -= disliked_weight * texts.similarities(disliked).mean(axis=0)
     return (_z(centroid) + nearest * _z(near.max(axis=0))).astype(np.float32)
+
+
+def _count(documents: Sequence[Sequence[str]] | Encoded) -> int:
+    return documents.count if isinstance(documents, Encoded) else len(documents)
 
 
 def _z(scores: np.ndarray) -> np.ndarray:
