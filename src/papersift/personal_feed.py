@@ -12,7 +12,7 @@ day or a date range::
     FeedCache.terms: the range's papers as tf-idf of their terms and term pairs
                                          (recommend.Texts; lexical .terms, .document_frequencies)
     recommend.word_scores                the person's liked papers' words in new papers
-    recommend.fuse                       z-scores added (words 1, embeddings DENSE_WEIGHT)
+    recommend.fuse                       z-scores added (words 1, embeddings 1.5)
     top papers + "why": the liked papers closest to each in meaning
 
 Without any liked paper the feed is the range's listing by upvotes, and says how to start.

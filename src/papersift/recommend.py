@@ -41,11 +41,11 @@ __all__ = ["Background", "Encoded", "Model", "Texts", "closest", "fuse", "train"
 RIDGE = 0.02
 DISLIKE_WEIGHT = 1.0
 #: How much the embedding model counts beside the person's words in :func:`fuse`.
-DENSE_WEIGHT = 1.0
+DENSE_WEIGHT = 1.5
 #: Word scores (:func:`word_scores`): how much a paper's likeness to the average paper
 #: counts against it, the nearest liked paper beside the average one, disliked papers.
 GENERIC = 1.0
-NEAREST = 0.25
+NEAREST = 0.5
 DISLIKED_WORDS = 0.25
 
 
