@@ -65,20 +65,66 @@ def test_no_liked_papers_and_empty_inputs() -> None:
     assert recommend.closest(library, np.empty((0, 4))).shape == (4, 0)
 
 
-def test_term_weights_are_bm25_and_profiles_weigh_rare_shared_words() -> None:
-    documents = [["gauss", "splat", "splat", "avatar"], ["gauss", "robot"], ["robot"]]
-    frequencies = {"gauss": 40, "splat": 2, "avatar": 5, "robot": 60}
-    matrix = recommend.TermMatrix.of(documents, frequencies, 100)
-    average = (4 + 2 + 1) / 3
+def test_texts_are_unit_tfidf_vectors_without_the_rarest_and_commonest_terms() -> None:
+    documents = [recommend.with_pairs(d) for d in
+                 (["gauss", "splat", "splat", "avatar"], ["gauss", "robot"], ["robot"],
+                  *[["filler"]] * 27)]
+    assert documents[0][4:] == ["gauss splat", "splat splat", "splat avatar"]
+    # "robot" is in more than 10% of the library's papers, "avatar" in only one: left out;
+    # the pairs are counted in these 30 papers and scaled to the library's 100 (3 each)
+    frequencies = {"gauss": 4, "splat": 2, "avatar": 1, "robot": 60, "filler": 12}
+    texts = recommend.Texts.of(documents, frequencies, 100)
+    assert "robot" not in texts.vocabulary and "avatar" not in texts.vocabulary
+    assert "gauss splat" in texts.vocabulary
 
-    def bm25(term: str, tf: int, length: int) -> float:
-        idf = np.log1p((100 - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
-        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
+    def idf(df: float) -> float:
+        return 1 + np.log(101 / (df + 1))
 
-    scores = matrix.score({"splat": 1.0, "robot": 0.5, "unknown": 9.0})
-    assert np.allclose(scores, [bm25("splat", 2, 4), 0.5 * bm25("robot", 1, 2),
-                                0.5 * bm25("robot", 1, 1)], rtol=1e-5)
-    profile = recommend.term_profile(documents[:2], frequencies, 100, top=3)
-    # each paper's words weigh by tf-idf within it; a word both papers use adds up
-    assert list(profile) == ["gauss", "splat", "robot"] and profile["gauss"] == 1.0
-    assert 0.85 < profile["splat"] < 0.9
+    first = {"gauss": idf(4), "splat": (1 + np.log(2)) * idf(2), "gauss splat": idf(3),
+             "splat splat": idf(3), "splat avatar": idf(3)}
+    norm = np.sqrt(sum(w * w for w in first.values()))
+    # the first paper against all three: itself 1; the second shares only "gauss"
+    second = {"gauss": idf(4), "gauss robot": idf(3)}
+    shared = first["gauss"] * second["gauss"] / norm / np.sqrt(sum(w * w for w in
+                                                                 second.values()))
+    assert np.allclose(texts.similarities(documents[:1])[0, :3], [1.0, shared, 0.0], atol=1e-5)
+    encoded = texts.encode(documents[:2])  # kept by the feed for a person's papers
+    assert np.allclose(texts.similarities(encoded), texts.similarities(documents[:2]))
+    assert np.allclose(texts.similarities([[]]), 0) and texts.similarities([]).shape == (0, 30)
+
+
+def test_word_scores_favour_each_liked_topic_and_not_the_generic_or_disliked() -> None:
+    rng = np.random.default_rng(2)
+    common = [f"common{i}" for i in range(5)]
+    topics = [[f"t{t}w{i}" for i in range(8)] for t in range(4)]
+
+    def paper(topic: int) -> list[str]:
+        return recommend.with_pairs([*rng.choice(topics[topic], 6).tolist(),
+                                     *rng.choice(common, 4).tolist()])
+
+    library = [paper(i % 4) for i in range(80)]
+    frequencies = {t: 20 for words in topics for t in words} | {t: 9 for t in common}
+    texts = recommend.Texts.of(library, frequencies, 1000)
+    liked = [paper(0), paper(0), paper(0), paper(1)]  # mostly topic 0, once topic 1
+    scores = recommend.word_scores(texts, liked)
+    by_topic = [scores[t::4].mean() for t in range(4)]
+    assert by_topic[0] > by_topic[1] > max(by_topic[2:])
+    # with the nearest liked paper counting, the minor topic gains on the major one
+    plain = recommend.word_scores(texts, liked, nearest=0.0)
+
+    def gap(values: np.ndarray) -> float:
+        return float((values[0::4].mean() - values[1::4].mean()) / values.std())
+
+    assert gap(scores) < gap(plain)
+    # a disliked paper of topic 1 pushes that topic down
+    against = recommend.word_scores(texts, liked, [paper(1), paper(1)], disliked_weight=1.0)
+    assert against[1::4].mean() < by_topic[1]
+    assert not recommend.word_scores(texts, []).any()
+
+
+def test_fuse_adds_z_scores() -> None:
+    words, dense = np.array([1.0, 2.0, 3.0]), np.array([10.0, 10.0, 40.0])
+    fused = recommend.fuse(words, dense, dense_weight=0.5)
+    expected = (words - 2) / words.std() + 0.5 * (dense - 20) / dense.std()
+    assert np.allclose(fused, expected, atol=1e-6)
+    assert np.allclose(recommend.fuse(words, np.zeros(3)), (words - 2) / words.std())

@@ -9,14 +9,15 @@ day or a date range::
     dense ranker .vectors(keys)          their vectors, and the range's papers' vectors
     FeedCache.background                 the library's vectors summarised (the negatives)
     recommend.train -> Model.score       the linear model over embeddings, milliseconds
-    lexical .terms / .document_frequencies -> recommend.term_profile   the person's words
-    FeedCache.terms: the range's papers as BM25 term weights (TermMatrix) ... in new papers
-    recommend.fuse                       z-scores added (words 1, embeddings 0.5)
+    FeedCache.terms: the range's papers as tf-idf of their terms and term pairs
+                                         (recommend.Texts; lexical .terms, .document_frequencies)
+    recommend.word_scores                the person's liked papers' words in new papers
+    recommend.fuse                       z-scores added (words 1, embeddings 1.5)
     top papers + "why": the liked papers closest to each in meaning
 
 Without any liked paper the feed is the range's listing by upvotes, and says how to start.
-The background, each range's term weights and each person's word profile are cached per
-process; the model is retrained on every request (a few milliseconds).
+The background, each range's term vectors and each person's liked papers' terms are cached
+per process; the model is retrained on every request (a few milliseconds).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ from papersift.semantic import one_blas_thread
 __all__ = ["FeedCache", "FeedItem", "PersonalFeed", "Stores", "Taste", "default_range",
            "personal_feed", "taste", "words"]
 
-#: The most recent liked papers whose words make a person's profile.
-PROFILE_PAPERS = 200
+#: The most recent liked (and disliked) papers whose words the feed compares new ones with.
+PROFILE_PAPERS = 100
+
+Documents = list[list[str]]  # papers' index terms with their pairs
+Encodings = tuple[recommend.Encoded, recommend.Encoded]  # liked, disliked
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +87,23 @@ class Taste:
 class FeedCache:
     """Per process: the library's vectors summarised (:class:`recommend.Background`, from a
     sample of ``size`` papers; made again when the vectors changed by more than 2% or an
-    hour passed) and the word profiles of recent people (until their likes change)."""
+    hour passed), the term vectors of recent ranges, and the terms of recent people's rated
+    papers (until their ratings change)."""
 
     def __init__(self, size: int = 20_000, seed: int = 7, profiles: int = 256) -> None:
         self.size = size
         self.seed = seed
         self._lock = threading.Lock()
         self._background: tuple[recommend.Background, int, float] | None = None
-        self._profiles: OrderedDict[tuple[int, bytes], dict[str, float]] = OrderedDict()
+        self._profiles: OrderedDict[tuple[int, bytes, object], Encodings] = OrderedDict()
         self._ranges: OrderedDict[tuple[date, date, int],
-                                  tuple[np.ndarray, recommend.TermMatrix]] = OrderedDict()
+                                  tuple[np.ndarray, recommend.Texts]] = OrderedDict()
         self._keep = profiles
 
     def terms(self, store: PaperStore, lexical: LexicalRanker, since: date,
-              until: date) -> tuple[np.ndarray, recommend.TermMatrix]:
-        """The keys of the papers listed in ``[since, until]`` and their words as BM25
-        weights (made once per range and store change: the same for every person)."""
+              until: date) -> tuple[np.ndarray, recommend.Texts]:
+        """The keys of the papers listed in ``[since, until]`` and their words as tf-idf
+        vectors (made once per range and store change: the same for every person)."""
         key = (since, until, store.seq)
         with self._lock:
             found = self._ranges.get(key)
@@ -108,12 +113,12 @@ class FeedCache:
         keys = store.matching(Filters(since=since, until=until))
         papers = store.papers(keys.tolist())
         keys = np.array([k for k in keys.tolist() if k in papers], dtype=np.int64)
-        documents = [lexical.terms(f"{papers[k].title}\n{papers[k].abstract}")
-                     for k in keys.tolist()]
-        vocabulary = sorted({t for d in documents for t in d})
+        texts = [lexical.terms(f"{papers[k].title}\n{papers[k].abstract}")
+                 for k in keys.tolist()]
+        vocabulary = sorted({t for d in texts for t in d})
         frequencies, total = lexical.document_frequencies(vocabulary)
-        matrix = recommend.TermMatrix.of(
-            documents, dict(zip(vocabulary, frequencies, strict=True)), total)
+        matrix = recommend.Texts.of([recommend.with_pairs(t) for t in texts],
+                                    dict(zip(vocabulary, frequencies, strict=True)), total)
         with self._lock:
             self._ranges[key] = (keys, matrix)
             while len(self._ranges) > 8:
@@ -142,10 +147,12 @@ class FeedCache:
             self._background = (summary, count, time.time())
             return summary
 
-    def profile(self, user: User, liked: np.ndarray,
-                make: Callable[[], dict[str, float]]) -> dict[str, float]:
-        """A person's word profile, made again only when their liked papers change."""
-        key = (user.id, np.asarray(liked, dtype=np.int64).tobytes())
+    def profile(self, user: User, likes: Taste, scope: object,
+                make: Callable[[], Encodings]) -> Encodings:
+        """A person's liked and disliked papers as vectors over a range's terms (``scope``
+        names the range), made again only when their ratings or the range change."""
+        rated = np.concatenate([likes.liked, [-1], likes.disliked]).astype(np.int64)
+        key = (user.id, rated.tobytes(), scope)
         with self._lock:
             found = self._profiles.get(key)
             if found is not None:
@@ -175,14 +182,12 @@ def taste(users: UserStore, dense: DenseRanker, user: User) -> Taste:
                  np.array(sorted(values), dtype=np.int64))
 
 
-def words(store: PaperStore, lexical: LexicalRanker, liked: np.ndarray) -> dict[str, float]:
-    """The weighted words of a person's most recent liked papers (:func:`term_profile`)."""
-    papers = store.papers(liked[:PROFILE_PAPERS].tolist())
-    documents = [lexical.terms(f"{p.title}\n{p.abstract}") for p in papers.values()]
-    vocabulary = sorted({t for d in documents for t in d})
-    frequencies, total = lexical.document_frequencies(vocabulary)
-    return recommend.term_profile(documents, dict(zip(vocabulary, frequencies, strict=True)),
-                                  total)
+def words(store: PaperStore, lexical: LexicalRanker, keys: np.ndarray) -> Documents:
+    """The index terms with their pairs of the first :data:`PROFILE_PAPERS` papers of
+    ``keys`` (a person's most recently liked ones), for :func:`recommend.word_scores`."""
+    papers = store.papers(keys[:PROFILE_PAPERS].tolist())
+    return [recommend.with_pairs(lexical.terms(f"{p.title}\n{p.abstract}"))
+            for p in papers.values()]
 
 
 def default_range(store: PaperStore, days: int) -> tuple[date | None, date | None]:
@@ -221,11 +226,13 @@ def personal_feed(stores: Stores, user: User, *, since: date, until: date, limit
         papers = store.ranked_between(since, until, limit=limit, offset=offset)
         return PersonalFeed(since, until, total, [FeedItem(p, 0.0) for p in papers],
                             len(likes.liked), len(likes.disliked), False, why)
-    listed, matrix = stores.cache.terms(store, stores.lexical, since, until)
-    profile = stores.cache.profile(user, likes.liked,
-                                   lambda: words(store, stores.lexical, likes.liked))
+    listed, texts = stores.cache.terms(store, stores.lexical, since, until)
+    liked, disliked = stores.cache.profile(
+        user, likes, (since, until, store.seq),
+        lambda: (texts.encode(words(store, stores.lexical, likes.liked)),
+                 texts.encode(words(store, stores.lexical, likes.disliked))))
     new = ~np.isin(listed, likes.known)  # what they rated, voted or saved is no news
-    keys, word_scores = listed[new], matrix.score(profile)[new]
+    keys, word_scores = listed[new], recommend.word_scores(texts, liked, disliked)[new]
     found, vectors = stores.dense.vectors(keys)
     keys, word_scores = keys[found], word_scores[found]
     with one_blas_thread():

@@ -11,6 +11,11 @@ milliseconds however large the library, with *every* library paper as a negative
 than a sample (chosen over logistic regression and a hinge-loss SVM on the offline
 benchmark, ``benchmarks/recommend.py``).
 
+Beside it, the person's words (:func:`word_scores`): tf-idf over terms and term pairs, as
+arxiv-sanity's SVM sees papers, scored by Rocchio's formula plus the nearest liked paper;
+:func:`fuse` adds the two as z-scores. On the benchmark the words find an author's next
+papers better than the embeddings do, and the two together better than either.
+
 >>> rng = np.random.default_rng(0)
 >>> library = unit(rng.normal(size=(500, 16)))
 >>> liked = unit(library[:5] + 2 * unit(np.ones(16)))
@@ -25,18 +30,23 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
-__all__ = ["Background", "Model", "TermMatrix", "closest", "fuse", "term_profile", "train",
-           "uncertain", "unit"]
+__all__ = ["Background", "Encoded", "Model", "Texts", "closest", "fuse", "train", "uncertain",
+           "unit", "with_pairs", "word_scores"]
 
 #: Defaults chosen on the benchmark's tuning users (benchmarks/recommend.py).
 RIDGE = 0.02
 DISLIKE_WEIGHT = 1.0
 #: How much the embedding model counts beside the person's words in :func:`fuse`.
-DENSE_WEIGHT = 0.5
-PROFILE_TERMS = 300
+DENSE_WEIGHT = 1.5
+#: Word scores (:func:`word_scores`): how much a paper's likeness to the average paper
+#: counts against it, the nearest liked paper beside the average one, disliked papers.
+GENERIC = 1.0
+NEAREST = 0.5
+DISLIKED_WORDS = 0.25
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
@@ -175,89 +185,156 @@ def closest(vectors: np.ndarray, rated: np.ndarray, k: int = 2) -> np.ndarray:
     return np.take_along_axis(top, order, axis=1)
 
 
-def term_profile(documents: Sequence[Sequence[str]], frequencies: Mapping[str, int],
-                 papers: int, *, top: int = PROFILE_TERMS) -> dict[str, float]:
-    """The words a person's liked papers share, weighted: each paper's index terms as a
-    tf-idf vector (``1 + log tf`` times ``log(N / df)``, length 1), summed over the papers;
-    the ``top`` heaviest terms, scaled so the heaviest weighs 1.
-
-    New papers are scored by these weights (:meth:`TermMatrix.score`): the words a
-    person's papers keep using (a method's name, a dataset) count where an embedding
-    blurs them.
-    """
-    total: dict[str, float] = {}
-    for terms in documents:
-        counts = Counter(terms)
-        weights = {t: (1 + math.log(n)) * math.log((papers + 1) / (frequencies.get(t, 0) + 1))
-                   for t, n in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        for term, weight in weights.items():
-            if weight > 0:
-                total[term] = total.get(term, 0.0) + weight / norm
-    best = sorted(total.items(), key=lambda item: (-item[1], item[0]))[:top]
-    if not best:
-        return {}
-    scale = best[0][1]
-    return {term: weight / scale for term, weight in best}
+def with_pairs(terms: Sequence[str]) -> list[str]:
+    """A paper's index terms and its pairs of adjacent terms ("gaussian splat"): a pair
+    names a method or a task where its words alone are common."""
+    return [*terms, *(f"{a} {b}" for a, b in pairwise(terms))]
 
 
 @dataclass(frozen=True)
-class TermMatrix:
-    """Papers' index terms as BM25 weights (``k1`` 1.2, ``b`` 0.75, as search ranks), one
-    row per paper in the order given, to score many papers for a person's words at once."""
+class Texts:
+    """Papers as tf-idf vectors of their terms and term pairs (``1 + log tf`` times
+    ``1 + log((N + 1) / (df + 1))``, length 1), stored inverted (term -> papers) so that
+    a few papers' similarities to all of them cost what their shared terms' postings do.
+
+    ``frequencies`` gives each term's document frequency among ``total`` papers (the
+    library, as search counts them); a term it lacks (the pairs: search does not count
+    them) is estimated from these papers, scaled to ``total``. As in arxiv-sanity's tf-idf,
+    a term in fewer than ``rarest`` papers or in more than ``commonest`` of them is left
+    out: it tells no papers apart.
+    """
 
     vocabulary: dict[str, int]
-    rows: np.ndarray  # the paper (row) of each entry
-    columns: np.ndarray  # the term of each entry
-    weights: np.ndarray  # its BM25 weight
+    idf: np.ndarray  # of each column
+    starts: np.ndarray  # column c's postings are [starts[c], starts[c + 1])
+    rows: np.ndarray  # the paper of each posting
+    weights: np.ndarray  # its weight in that paper's unit vector
+    #: Each paper's similarity to the average of all of them (how generic it is).
+    typical: np.ndarray
     papers: int
+    _frequencies: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _limits: tuple[int, float, int] = (2, 0.1, 0)
 
     @classmethod
     def of(cls, documents: Sequence[Sequence[str]], frequencies: Mapping[str, int],
-           total: int, *, k1: float = 1.2, b: float = 0.75) -> TermMatrix:
-        """``documents``: each paper's terms; ``frequencies``: papers holding each term
-        among ``total`` papers (the whole library: the rarity that search uses)."""
+           total: int, *, rarest: int = 2, commonest: float = 0.1) -> Texts:
+        """``documents``: each paper's terms with their pairs (:func:`with_pairs`)."""
+        limits = (rarest, commonest, total)
+        estimated = Counter(t for terms in documents for t in set(terms) if t not in frequencies)
+        scale = total / max(len(documents), 1)
+        frequencies = {**frequencies,  # one dict: it is read once per term of every paper
+                       **{t: max(round(n * scale), n) for t, n in estimated.items()}}
         vocabulary: dict[str, int] = {}
-        rows: list[int] = []
+        idf: list[float] = []
+        owners: list[int] = []
         columns: list[int] = []
-        counts: list[int] = []
-        lengths = np.array([len(d) for d in documents], dtype=np.float64)
+        values: list[float] = []
         for row, terms in enumerate(documents):
-            for term, n in Counter(terms).items():
-                rows.append(row)
-                columns.append(vocabulary.setdefault(term, len(vocabulary)))
-                counts.append(n)
-        df = np.zeros(len(vocabulary))
-        for term, column in vocabulary.items():
-            df[column] = frequencies.get(term, 0)
-        idf = np.log1p((total - df + 0.5) / (df + 0.5))
-        row_array, column_array = np.array(rows, np.int64), np.array(columns, np.int64)
-        tf = np.array(counts, dtype=np.float64)
-        average = lengths.mean() if len(lengths) and lengths.mean() > 0 else 1.0
-        norm = k1 * (1 - b + b * lengths[row_array] / average)
-        weights = idf[column_array] * tf * (k1 + 1) / (tf + norm)
-        return cls(vocabulary, row_array, column_array, weights.astype(np.float32),
-                   len(documents))
+            for term, weight in _vector(terms, frequencies, limits).items():
+                column = vocabulary.get(term)
+                if column is None:
+                    column = vocabulary[term] = len(vocabulary)
+                    idf.append(_idf(frequencies[term], total))
+                owners.append(row)
+                columns.append(column)
+                values.append(weight)
+        rows = np.array(owners, dtype=np.int64)
+        column_array = np.array(columns, dtype=np.int64)
+        weights = np.array(values, dtype=np.float64)
+        papers, width = len(documents), len(vocabulary)
+        mean = np.bincount(column_array, weights=weights, minlength=width) / max(papers, 1)
+        typical = np.bincount(rows, weights=weights * mean[column_array], minlength=papers)
+        order = np.argsort(column_array, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(column_array, minlength=width))])
+        return cls(vocabulary, np.array(idf), starts, rows[order],
+                   weights[order].astype(np.float32), typical.astype(np.float32), papers,
+                   frequencies, limits)
 
-    def score(self, profile: Mapping[str, float]) -> np.ndarray:
-        """Each paper's sum over the profile's terms of weight x BM25 weight."""
-        wanted = np.zeros(len(self.vocabulary) + 1, dtype=np.float32)
-        for term, weight in profile.items():
-            column = self.vocabulary.get(term)
-            if column is not None:
-                wanted[column] = weight
-        contributions = self.weights * wanted[self.columns]
-        return np.bincount(self.rows, weights=contributions,
-                           minlength=self.papers).astype(np.float32)
+    def encode(self, documents: Sequence[Sequence[str]]) -> Encoded:
+        """Papers (terms with pairs) as tf-idf vectors over these papers' terms, to compare
+        with them (:meth:`similarities`); worth keeping for papers compared often."""
+        owners, columns, values = [], [], []
+        for owner, terms in enumerate(documents):
+            for term, weight in _vector(terms, self._frequencies, self._limits).items():
+                column = self.vocabulary.get(term)
+                if column is not None:
+                    owners.append(owner)
+                    columns.append(column)
+                    values.append(weight)
+        return Encoded(len(documents), np.array(owners, dtype=np.int64),
+                       np.array(columns, dtype=np.int64), np.array(values, dtype=np.float32))
+
+    def similarities(self, documents: Sequence[Sequence[str]] | Encoded) -> np.ndarray:
+        """The cosine of each of ``documents`` (terms with pairs, or :meth:`encode`'s) to
+        each of these papers: a ``len(documents) x papers`` array."""
+        found = documents if isinstance(documents, Encoded) else self.encode(documents)
+        begins, lengths = self.starts[found.columns], np.diff(self.starts)[found.columns]
+        ends = np.cumsum(lengths)
+        count = int(ends[-1]) if len(ends) else 0
+        at = np.repeat(begins - ends + lengths, lengths) + np.arange(count)
+        cells = np.repeat(found.owners, lengths) * self.papers + self.rows[at]
+        products = self.weights[at] * np.repeat(found.values, lengths)
+        return np.bincount(cells, weights=products, minlength=found.count * self.papers
+                           ).reshape(found.count, self.papers).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Papers as sparse tf-idf vectors over a :class:`Texts`' terms (:meth:`Texts.encode`)."""
+
+    count: int
+    owners: np.ndarray  # the paper of each entry
+    columns: np.ndarray  # its term
+    values: np.ndarray  # its weight
+
+
+def _idf(frequency: int, total: int) -> float:
+    return 1 + math.log((total + 1) / (frequency + 1))
+
+
+def _vector(terms: Sequence[str], frequencies: Mapping[str, int],
+            limits: tuple[int, float, int]) -> dict[str, float]:
+    """A paper's unit tf-idf vector over the terms that tell papers apart."""
+    rarest, commonest, total = limits
+    weights = {}
+    for term, n in Counter(terms).items():
+        frequency = frequencies.get(term, 0)
+        if rarest <= frequency <= commonest * total:
+            weights[term] = (1 + math.log(n)) * _idf(frequency, total)
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    return {term: weight / norm for term, weight in weights.items()}
+
+
+def word_scores(texts: Texts, liked: Sequence[Sequence[str]] | Encoded,
+                disliked: Sequence[Sequence[str]] | Encoded = (), *, generic: float = GENERIC,
+                nearest: float = NEAREST, disliked_weight: float = DISLIKED_WORDS
+                ) -> np.ndarray:
+    """How close each of ``texts``' papers is in words to a person's liked papers (their
+    terms with pairs): the mean similarity to them less ``generic`` times the paper's
+    similarity to the average paper, and less ``disliked_weight`` times the mean
+    similarity to disliked papers (Rocchio's formula), as z-scores; plus ``nearest`` times
+    the z-scored similarity to the single nearest liked paper, so that a person's every
+    topic counts and not only their average."""
+    if _count(liked) == 0:
+        return np.zeros(texts.papers, dtype=np.float32)
+    near = texts.similarities(liked)
+    centroid = near.mean(axis=0) - generic * texts.typical
+    if _count(disliked):
+        centroid -= disliked_weight * texts.similarities(disliked).mean(axis=0)
+    return (_z(centroid) + nearest * _z(near.max(axis=0))).astype(np.float32)
+
+
+def _count(documents: Sequence[Sequence[str]] | Encoded) -> int:
+    return documents.count if isinstance(documents, Encoded) else len(documents)
+
+
+def _z(scores: np.ndarray) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    spread = scores.std() if len(scores) else 0.0
+    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
 
 
 def fuse(words: np.ndarray, dense: np.ndarray, *, dense_weight: float = DENSE_WEIGHT) -> np.ndarray:
     """One score per paper from the words score and the embedding model's score: each as
     z-scores over the papers ranked together, added (the embedding's weighted)."""
-    total = np.zeros(len(dense), dtype=np.float64)
-    for scores, weight in ((words, 1.0), (dense, dense_weight)):
-        scores = np.asarray(scores, dtype=np.float64)
-        spread = scores.std() if len(scores) else 0.0
-        if spread > 0:
-            total += weight * (scores - scores.mean()) / spread
-    return total.astype(np.float32)
+    return (_z(words) + dense_weight * _z(dense)).astype(np.float32)
