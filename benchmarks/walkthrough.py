@@ -65,13 +65,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clone", type=Path, required=True)
     parser.add_argument("--skip", action="append", default=[],
-                        help="skip commands containing this text (say why in the report)")
+                        help="skip the commands of this papersift subcommand, e.g. eval "
+                             "(say why in the report)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     for line in readme_walkthrough(args.clone / "README.md"):
-        if any(text in line for text in args.skip):
+        if line.split()[1:2] and line.split()[1] in args.skip:  # papersift SUBCOMMAND ...
             rows.append((line, "skipped", 0.0, ""))
             continue
         began = time.monotonic()
