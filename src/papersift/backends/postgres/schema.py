@@ -307,4 +307,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX kept_ratings_user ON kept_ratings (user_id);
     CREATE INDEX kept_saves_collection ON kept_saves (collection);
     """,
+    # 9: the upvoted papers by day (trending and the most upvoted strip read only those: a
+    #    scan of every paper in the window took 61 ms at 75k, the index 0.7 ms)
+    """
+    CREATE INDEX papers_voted ON papers (published) WHERE (upvotes + votes_here) > 0;
+    """,
 )
