@@ -123,12 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people-library", type=Path, default=Path("/tmp/papersift-bench-75k"),
-                        help="the 75k library for the members' pages (built on first use)")
-    parser.add_argument("--only-people", action="store_true",
-                        help="only the members' pages")
-    args = parser.parse_args()
-    if not args.only_people:
-        main()
-    people(REPO / "docs" / "screenshots", args.people_library)
+    main()
