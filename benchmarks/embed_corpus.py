@@ -7,8 +7,7 @@ both are replaced by the final files at the end.
 
 Example::
 
-    nice -n 10 python benchmarks/embed_corpus.py /work/cache/arxiv75k-minilm-int8.npy \\
-        >> /work/cache/embed.log 2>&1 &
+    nice -n 10 python benchmarks/embed_corpus.py arxiv75k-minilm-int8.npy >> embed.log 2>&1 &
 """
 
 from __future__ import annotations
