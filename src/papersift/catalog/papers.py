@@ -374,20 +374,21 @@ def _keep_marks(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
                (paper_id, rowid))
 
 
-def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
+def _restore_marks(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
     """Give a paper added again the votes, ratings and saves kept when its source deleted
     it (those of an account or collection removed meanwhile went with it)."""
+    # one indexed look per added paper: almost every paper added has nothing kept
+    if db.execute("SELECT EXISTS (SELECT 1 FROM kept_votes WHERE paper_id = ?) OR "
+                  "EXISTS (SELECT 1 FROM kept_ratings WHERE paper_id = ?) OR "
+                  "EXISTS (SELECT 1 FROM kept_saves WHERE paper_id = ?)",
+                  (paper_id, paper_id, paper_id)).fetchone()[0] == 0:
+        return
     db.execute("INSERT OR IGNORE INTO ratings (user, paper, value, created) "
                "SELECT user, ?, value, created FROM kept_ratings WHERE paper_id = ?",
                (rowid, paper_id))
     db.execute("INSERT OR IGNORE INTO collection_items (collection, paper, note, added) "
                "SELECT collection, ?, note, added FROM kept_saves WHERE paper_id = ?",
                (rowid, paper_id))
-    db.execute("DELETE FROM kept_ratings WHERE paper_id = ?", (paper_id,))
-    db.execute("DELETE FROM kept_saves WHERE paper_id = ?", (paper_id,))
-    if db.execute("SELECT 1 FROM kept_votes WHERE paper_id = ? LIMIT 1",
-                  (paper_id,)).fetchone() is None:
-        return
     # a member's vote comes back as theirs; one whose account was removed meanwhile is gone
     db.execute("INSERT OR IGNORE INTO votes (paper, voter, created, user, network) "
                "SELECT ?, voter, created, user, network FROM kept_votes WHERE paper_id = ? "
@@ -395,7 +396,8 @@ def _restore_votes(db: sqlite3.Connection, paper_id: str, rowid: int) -> None:
     db.execute("UPDATE papers SET votes_here = (SELECT count(*) FROM votes WHERE paper = ?), "
                "votes_members = (SELECT count(*) FROM votes WHERE paper = ? AND user IS NOT NULL) "
                "WHERE rowid = ?", (rowid, rowid, rowid))
-    db.execute("DELETE FROM kept_votes WHERE paper_id = ?", (paper_id,))
+    for table in ("kept_votes", "kept_ratings", "kept_saves"):
+        db.execute(f"DELETE FROM {table} WHERE paper_id = ?", (paper_id,))
 
 
 def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: str,
@@ -415,7 +417,7 @@ def _write(db: sqlite3.Connection, p: Paper, fingerprint: str, seq: int, stamp: 
             (*values, p.id, stamp, stamp),
         )
         rowid = int(cursor.lastrowid or 0)
-        _restore_votes(db, p.id, rowid)
+        _restore_marks(db, p.id, rowid)
     else:
         db.execute(
             "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?,"

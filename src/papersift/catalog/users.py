@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from papersift.catalog.schema import Connections
+from papersift.catalog.votes import voted_ids
 from papersift.people import ApiToken, Feedback, Rating, SignInLink, User, UserStatus, utcnow
 
 __all__ = ["UserRows", "stamp", "when"]
@@ -211,15 +212,7 @@ class UserRows:
             return True
 
     def member_voted(self, paper_ids: Sequence[str], user_id: int) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                "SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
-                f"WHERE votes.user = ? AND papers.id IN ({marks})", [user_id, *chunk])
-            found.update(r[0] for r in rows)
-        return found
+        return voted_ids(self._db, "votes.user = ?", user_id, paper_ids)
 
     # -- ratings --------------------------------------------------------------------------
     def set_rating(self, user_id: int, paper_id: str, value: int) -> bool:

@@ -22,7 +22,7 @@ from papersift.catalog.schema import Connections
 from papersift.jobs import JobState
 from papersift.vote_audit import LedgerVote
 
-__all__ = ["VoteRows"]
+__all__ = ["VoteRows", "voted_ids"]
 
 _DATES = ("started_at", "updated_at", "finished_at")
 
@@ -81,17 +81,7 @@ class VoteRows:
 
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]:
         """Which of the papers this voter has upvoted."""
-        found: set[str] = set()
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                "SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
-                f"WHERE votes.voter = ? AND votes.user IS NULL AND papers.id IN ({marks})",
-                [voter, *chunk],
-            )
-            found.update(r[0] for r in rows)
-        return found
+        return voted_ids(self._db, "votes.voter = ? AND votes.user IS NULL", voter, paper_ids)
 
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
         """``(paper id, voter)`` of every anonymous vote cast here on these papers (members'
@@ -193,3 +183,17 @@ class VoteRows:
                 data[name] = datetime.fromisoformat(data[name]) if data.get(name) else None
             states.append(JobState(**data))
         return states
+
+
+def voted_ids(db: sqlite3.Connection, condition: str, value: object,
+              paper_ids: Sequence[str]) -> set[str]:
+    """Which of the papers have a vote matching ``condition`` (one ``?`` for ``value``);
+    the ids go in chunks of 500 (SQLite's limit on parameters)."""
+    found: set[str] = set()
+    for start in range(0, len(paper_ids), 500):
+        chunk = list(paper_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute("SELECT papers.id FROM papers JOIN votes ON votes.paper = papers.rowid "
+                          f"WHERE {condition} AND papers.id IN ({marks})", [value, *chunk])
+        found.update(r[0] for r in rows)
+    return found
