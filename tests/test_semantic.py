@@ -64,8 +64,15 @@ def embedded_copy(embedded_once: Path, target: Path, encoder: Encoder,
     return Library(target, encoder=encoder, settings=settings)
 
 
+def stored_vectors(lib: Library, ids: list[str]) -> np.ndarray:
+    keys = np.asarray([lib.store.key_of(i) for i in ids], dtype=np.int64)
+    found, vectors = lib.dense.vectors(keys)
+    assert found.all()
+    return np.asarray(vectors)
+
+
 def test_interrupted_embedding_resumes_without_repeats(
-    tmp_path: Path, encoder: Encoder, corpus: list[Paper]
+    tmp_path: Path, encoder: Encoder, corpus: list[Paper], embedded_once: Path
 ) -> None:
     corpus = corpus[:200]
     counting = CountingEncoder(encoder)
@@ -85,6 +92,11 @@ def test_interrupted_embedding_resumes_without_repeats(
     assert first + second == len(corpus)
     assert len(counting.texts) == len(set(counting.texts)) == len(corpus)
     assert reopened.dense.count == len(corpus) and reopened.semantic_ready()
+    # Cut into other chunks and batches than one uninterrupted run of 300 papers: the
+    # same bits all the same (a vector depends on its paper's text only).
+    whole = embedded_copy(embedded_once, tmp_path / "whole", encoder)
+    ids = [paper.id for paper in corpus]
+    assert np.array_equal(stored_vectors(reopened, ids), stored_vectors(whole, ids))
 
 
 def test_changed_paper_is_embedded_again(tmp_path: Path, encoder: Encoder,

@@ -99,8 +99,9 @@ def chunk_papers(batch_size: int, index: int) -> int:
 
 def ordered_chunk(encoder: Encoder, changes: list[Change]) -> tuple[list[Change], list[str]]:
     """A chunk's papers and texts in the order they are encoded, ``batch_size`` at a time:
-    longest first, so each encoder batch holds texts of about one length (little padding).
-    Encoding elsewhere (``ray_embedding``) batches the same way, so its vectors are the same.
+    longest first, so progress after each batch counts about equal work, and encoders that
+    pad a batch to its longest text (the torch reference) pad little. Ray embedding cuts
+    the same batches. (The ONNX encoders' vectors do not depend on batches at all.)
     """
     texts = [document_text(c.paper.title, c.paper.abstract) if c.paper else "" for c in changes]
     order = _longest_first(encoder, texts)
@@ -108,9 +109,8 @@ def ordered_chunk(encoder: Encoder, changes: list[Change]) -> tuple[list[Change]
 
 
 def _longest_first(encoder: Encoder, texts: list[str]) -> list[int]:
-    """Positions of ``texts``, longest first: in tokens where the encoder can count them
-    (then each batch is exactly what encoding the whole chunk at once would batch, so the
-    vectors do not depend on progress reporting), else in characters."""
+    """Positions of ``texts``, longest first: in tokens where the encoder can count them,
+    else in characters."""
     token_ids = getattr(encoder, "token_ids", None)
     lengths = [len(t) for t in token_ids(texts)] if token_ids else [len(t) for t in texts]
     return sorted(range(len(texts)), key=lambda i: lengths[i], reverse=True)

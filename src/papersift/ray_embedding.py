@@ -5,21 +5,20 @@ the job's lock, asks the store which papers lack a current vector (newest listin
 first), and writes every vector and every "embedded" record itself, so the library needs
 no network access and one process embeds at a time, as with local embedding.
 
-Same vectors as local embedding. The default int8 encoder quantizes activations per batch,
-so a vector depends slightly on the batch it was encoded in (a different batch moves
-components by up to ~0.02). So the driver forms exactly the batches local embedding forms:
-chunks of :func:`~papersift.embedding.chunk_papers` papers in the store's order (the first
-small), each sorted longest first
-(:func:`papersift.embedding.ordered_chunk`) and cut into ``batch_size`` slices; one Ray
-Data row is one such slice, and a worker encodes it in one encoder call. The workers run
-the driver's own model file and tokenizer (shipped once through Ray's object store and
-checked by sha256), so they need no model cache, no export and no download, and the
-vectors are the ones this machine would compute.
+Same vectors as local embedding. The ONNX encoders run each text alone, so a vector
+depends on its text and the model file only (:mod:`papersift.encoders.onnx_runtime`): the
+workers run the driver's own model file and tokenizer (shipped once through Ray's object
+store and checked by sha256), so they need no model cache, no export and no download, and
+the vectors are the bits this machine would compute, however a run is cut. The driver still
+forms local embedding's chunks (:func:`~papersift.embedding.chunk_papers` papers in the
+store's order, the first small, each sorted longest first by
+:func:`papersift.embedding.ordered_chunk`) and cuts them into ``batch_size`` slices; one Ray
+Data row is one such slice, and a worker encodes it in one encoder call.
 
 Resumable the same way. Finished batches come back as they finish; a chunk is written as
 soon as it and every chunk before it are complete, so the papers embedded at any moment
-are a prefix of the store's order in whole chunks. A run killed anywhere resumes with the
-same chunks, hence the same batches and the same vectors as an uninterrupted run.
+are a prefix of the store's order in whole chunks. A run killed anywhere resumes with what
+is missing, and the vectors are those of an uninterrupted run.
 
 Each worker is a Ray Data actor that loads the encoder once and keeps it for the whole
 pass; a pass covers up to ``PASS_PAPERS`` papers (one Ray Data execution), so a long

@@ -95,7 +95,8 @@ def load_encoder(
     """Load the encoder named by ``spec`` (see the module docstring for the choices).
 
     ``cache_dir`` holds the exported ONNX models (default :func:`default_cache_dir`);
-    ``threads`` caps onnxruntime's intra-op threads (default: the CPUs this process may use).
+    ``threads``: how many texts the ONNX encoders run at once, each on one thread (default:
+    the CPUs this process may use).
     Raises :class:`EncoderError` for a model that is not available offline, and
     :class:`ImportError` when an optional runtime (sentence-transformers, torch) is missing.
     """

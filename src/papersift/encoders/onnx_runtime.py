@@ -1,14 +1,26 @@
 """The default encoder: all-MiniLM-L6-v2 on onnxruntime, int8-quantized, no torch at run time.
 
 Texts are tokenized with the model's own ``tokenizer.json`` (Hugging Face ``tokenizers``),
-cut at 256 tokens as sentence-transformers does for this model, sorted by length and batched,
-so that each batch is padded only to its own longest text; results come back in input order.
+cut at 256 tokens as sentence-transformers does for this model, and each text is run alone:
+one text per model run, several runs at once, each on one thread.
+
+Why one text per run. The int8 model quantizes its activations per run, with one scale for
+the whole input tensor, so a text batched with others came out slightly differently with
+different companions (cosine to itself down to ~0.99, padding included). Run alone, a
+text's vector depends on its text only: the same bits whatever the batch, the order, the
+chunk a resumed run cuts, or the machine of a Ray worker with the same model file. It costs
+nothing: no padding is computed, and runs on one thread each keep both cores busy without
+hand-offs between threads inside small operators. Measured on 2 cores, the 75k sample's
+first 640 papers: batches of 64 on two intra-op threads 34 papers/s, one text per run on
+two lanes 55 papers/s (``benchmarks/encoder_speed.py``).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +60,8 @@ class OnnxEncoder:
 
     The model takes ``input_ids`` and ``attention_mask`` and returns unit-length
     ``sentence_embedding`` rows (pooling and normalisation are inside the graph).
+    ``threads`` is how many texts are encoded at once (default: the CPUs this process may
+    use), each run alone on one thread (see the module docstring).
     """
 
     def __init__(
@@ -75,14 +89,16 @@ class OnnxEncoder:
         # sentence-transformers does and pad per batch ourselves.
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
+        self.lanes = max(1, threads or available_cpus())
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or available_cpus()
+        # Parallel across texts (lanes), not inside one text's operators: one session,
+        # whose run() is safe to call from several threads at once.
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads spin by default; on shared cores that burns the CPU that the
-        # other threads (and processes) are waiting for.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.enable_cpu_mem_arena = memory_arena
         self._session = ort.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]
@@ -96,7 +112,11 @@ class OnnxEncoder:
         return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-        """Embed ``texts``: float32 ``(len(texts), dim)``, unit rows, in input order."""
+        """Embed ``texts``: float32 ``(len(texts), dim)``, unit rows, in input order.
+
+        ``batch_size`` is accepted for the :class:`~papersift.encoders.Encoder` protocol and
+        checked, but every text is run alone, so it changes neither the vectors nor the work.
+        """
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one string: wrap it in [ ]")
         if batch_size < 1:
@@ -105,24 +125,35 @@ class OnnxEncoder:
         if not len(texts):
             return out
         ids = self.token_ids(texts)
-        # Longest first: similar lengths share a batch, and peak memory shows up at once.
+        # Longest first, dealt round-robin: the lanes get about equal work.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            out[batch] = self._run([ids[i] for i in batch])
+        lanes = [order[lane :: self.lanes] for lane in range(min(self.lanes, len(order)))]
+
+        def run_lane(lane: list[int]) -> None:
+            for i in lane:
+                out[i] = self._run(ids[i])
+
+        if len(lanes) == 1:
+            run_lane(lanes[0])
+        else:
+            for finished in [self._workers().submit(run_lane, lane) for lane in lanes]:
+                finished.result()
         return out
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
-        width = max(len(row) for row in batch)
-        input_ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, token_ids in enumerate(batch):
-            input_ids[row, : len(token_ids)] = token_ids
-            mask[row, : len(token_ids)] = 1
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:  # made on first use: after any fork, in the process using it
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="encoder")
+            return self._pool
+
+    def _run(self, token_ids: list[int]) -> np.ndarray:
+        """One text's vector, from one model run of that text alone."""
+        input_ids = np.asarray([token_ids], dtype=np.int64)
         (vectors,) = self._session.run(
-            ["sentence_embedding"], {"input_ids": input_ids, "attention_mask": mask}
+            ["sentence_embedding"],
+            {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)},
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(vectors[0], dtype=np.float32)
 
 
 def _build_minilm(source: Path, settings: ExportSettings) -> Callable[[Path], None]:
