@@ -1,16 +1,21 @@
 """Embedding throughput of the MiniLM ONNX paths on the 75k sample, in one run.
 
-Each configuration (an exported graph, onnxruntime threads, batch size, memory arena) embeds
+Each configuration (an exported graph, how texts are scheduled, threads, memory arena) embeds
 the same papers (title + abstract, as ``papersift embed`` does) in a child process of its
 own, so that its peak resident memory is its own. The papers are split into rounds and the
 configurations take turns round by round, so that load from other work on a shared machine
 falls on all of them alike; papers/s is the total over the rounds. The graphs compared:
 
-- ``int8`` (the unfused dynamic-int8 export, ``minilm-l6-int8``: the default before);
+- ``int8`` (the unfused dynamic-int8 export, ``minilm-l6-int8``: the default);
 - ``fused int8`` (onnxruntime's BERT fusion, then dynamic int8 of the matrix products and
-  attention: ``minilm-l6-int8-fused``, the default now);
+  attention: ``minilm-l6-int8-fused``, opt-in);
 - ``fused static QDQ``: the fused graph quantized statically (QDQ, per-channel int8 weights,
   uint8 activations calibrated on 256 abstracts that are not among the timed ones).
+
+The schedules: ``batched`` is the path before 2026-11-30 (texts sorted by length, batches
+padded to their longest text, one session with ``threads`` intra-op threads), rebuilt here
+as the reference; ``alone`` is today's :class:`~papersift.encoders.onnx_runtime.OnnxEncoder`
+(each text run alone, ``threads`` lanes of one thread each).
 
 Mean and minimum cosine to the fp32 export of the same weights (the torch reference to
 1e-6) are measured on the first 300 papers.
@@ -50,19 +55,22 @@ class Config:
 
     label: str
     graph: str
+    schedule: str = "alone"
     threads: int = 2
     batch: int = 64
     arena: bool = True
 
 
 def configs() -> list[Config]:
-    return [Config("int8 (before), batch 64", "int8"),
-            Config("fused int8, batch 64", "fused"),
-            Config("fused int8, batch 32", "fused", batch=32),
-            Config("fused int8, batch 128", "fused", batch=128),
-            Config("fused int8, batch 64, no memory arena", "fused", arena=False),
-            Config("fused int8, batch 64, 1 thread", "fused", threads=1),
-            Config("fused static QDQ, batch 64", "qdq")]
+    return [Config("int8, batches of 64 (before)", "int8", "batched"),
+            Config("int8, batches of 16", "int8", "batched", batch=16),
+            Config("int8, each text alone (default)", "int8"),
+            Config("int8, each text alone, no memory arena", "int8", arena=False),
+            Config("int8, each text alone", "int8", threads=1),
+            Config("fused int8, batches of 64", "fused", "batched"),
+            Config("fused int8, each text alone", "fused"),
+            Config("fused int8, each text alone, no memory arena", "fused", arena=False),
+            Config("fused static QDQ, each text alone", "qdq")]
 
 
 def sample_texts(n: int, seed: int = 1) -> tuple[list[str], list[str]]:
@@ -126,17 +134,48 @@ import json, resource, sys, time
 import numpy as np
 from pathlib import Path
 from papersift.encoders.onnx_runtime import OnnxEncoder, minilm_folder
-graph, threads, batch, arena, texts_file, out = sys.argv[1:7]
+graph, schedule, threads, batch, arena, texts_file, out = sys.argv[1:8]
 encoder = OnnxEncoder(Path(graph), minilm_folder() / "tokenizer.json", name="x",
                       threads=int(threads), memory_arena=arena == "1")
 texts = json.loads(Path(texts_file).read_text())
-encoder.encode(texts[:8], batch_size=8)
+
+def batched(texts, batch):
+    # The path before: one session, intra-op threads, length-sorted padded batches.
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = int(threads), 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = arena == "1"
+    session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    def run(texts):
+        ids = encoder.token_ids(texts)
+        out = np.empty((len(ids), encoder.dim), np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        for s in range(0, len(order), batch):
+            rows = order[s:s + batch]
+            width = max(len(ids[i]) for i in rows)
+            x = np.zeros((len(rows), width), np.int64)
+            m = np.zeros_like(x)
+            for r, i in enumerate(rows):
+                x[r, :len(ids[i])], m[r, :len(ids[i])] = ids[i], 1
+            out[rows] = session.run(["sentence_embedding"],
+                                    {"input_ids": x, "attention_mask": m})[0]
+        return out
+    return run
+
+encode = (batched(texts, int(batch)) if schedule == "batched"
+          else lambda t: encoder.encode(t))
+encode(texts[:8])
 start = time.perf_counter()
-vectors = encoder.encode(texts, batch_size=int(batch))
+vectors = encode(texts)
 seconds = time.perf_counter() - start
 np.save(out, vectors)
-print(json.dumps({"seconds": seconds,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so it would report
+# the parent's peak (which holds the whole sample); VmHWM is this process's own.
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+rss = (int(hwm[0].split()[1]) if hwm
+       else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+print(json.dumps({"seconds": seconds, "rss_mib": rss}))
 """
 
 
@@ -146,7 +185,8 @@ def run_round(config: Config, graph: Path, texts: list[str], folder: Path,
     texts_file, out = folder / f"{tag}.json", folder / f"{tag}.npy"
     texts_file.write_text(json.dumps(texts))
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(graph), str(config.threads), str(config.batch),
+        [sys.executable, "-c", CHILD, str(graph), config.schedule, str(config.threads),
+         str(config.batch),
          "1" if config.arena else "0", str(texts_file), str(out)],
         capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -187,7 +227,8 @@ def main() -> None:
     for config in plan:
         rate = len(texts) / seconds[config]
         cos = (np.vstack(vectors[config])[:300] * reference).sum(axis=1)
-        rows.append(f"| {config.label}, {config.threads} threads | {rate:.1f} | "
+        threads = "intra-op threads" if config.schedule == "batched" else "lanes"
+        rows.append(f"| {config.label}, {config.threads} {threads} | {rate:.1f} | "
                     f"{rate / before:.2f}x | {rss[config]:.0f} | "
                     f"{cos.mean():.4f} / {cos.min():.4f} |")
     lines = [f"command: `{shlex.join(['python', 'benchmarks/encoder_speed.py', *sys.argv[1:]])}`",
