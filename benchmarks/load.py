@@ -62,6 +62,7 @@ class Server:
     url: str = ""
     extra: list[str] = field(default_factory=list)  # more serve options, e.g. --harvest
     embed: bool = False
+    pid: int = 0
 
 
 def _port() -> int:
@@ -82,7 +83,7 @@ def running(server: Server) -> Iterator[Server]:
         args += ["--set", pair]
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    server.url = f"http://127.0.0.1:{port}"
+    server.url, server.pid = f"http://127.0.0.1:{port}", process.pid
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -168,6 +169,25 @@ async def _client(n: int, server: Server, work: Workload, stop: float, log: Log)
                 log.votes[(n, path.split("/")[3])] = bool(response.json()["voted"])
 
 
+def cpu_seconds(server: Server) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server's processes (the one started
+    and its workers), by PostgreSQL's processes on this machine, and by this client."""
+    import psutil
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+            return float(times.user + times.system)
+        except psutil.Error:
+            return 0.0
+
+    root = psutil.Process(server.pid)
+    database = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {"server": used(root) + sum(used(c) for c in root.children(recursive=True)),
+            "database": sum(used(p) for p in database),
+            "client": used(psutil.Process())}
+
+
 def mixed(server: Server, work: Workload, clients: int, seconds: float,
           warmup: float) -> dict[str, object]:
     with running(server):
@@ -175,9 +195,17 @@ def mixed(server: Server, work: Workload, clients: int, seconds: float,
         log = Log()
         start = time.monotonic()
         stop = start + warmup + seconds
+        cpu: list[dict[str, float]] = []
+
+        async def measure() -> None:  # CPU used over the measured window only
+            await asyncio.sleep(warmup)
+            cpu.append(cpu_seconds(server))
+            await asyncio.sleep(max(stop - time.monotonic(), 0))
+            cpu.append(cpu_seconds(server))
 
         async def everyone() -> None:
-            await asyncio.gather(*(_client(n, server, work, stop, log) for n in range(clients)))
+            await asyncio.gather(measure(), *(_client(n, server, work, stop, log)
+                                              for n in range(clients)))
 
         asyncio.run(everyone())
         after = _votes_here(server, work.ids[:40])
@@ -188,7 +216,8 @@ def mixed(server: Server, work: Workload, clients: int, seconds: float,
     exact = all(after[p] - before[p] == expected.get(p, 0) for p in after)
     return {"samples": window, "seconds": seconds, "failures": log.failures,
             "errors": sum(1 for s in window if s[2] >= 500 or s[2] in (400, 403, 404)),
-            "limited": sum(1 for s in window if s[2] == 429), "exact": exact}
+            "limited": sum(1 for s in window if s[2] == 429), "exact": exact,
+            "cpu": {k: cpu[1][k] - cpu[0][k] for k in cpu[0]}}
 
 
 def _votes_here(server: Server, ids: list[str]) -> dict[str, int]:
@@ -250,6 +279,19 @@ def _row(name: str, result: dict[str, object]) -> str:
             f"{result['limited']} | {'yes' if result['exact'] else 'NO'} |")
 
 
+def _cpu_row(name: str, result: dict[str, object]) -> str:
+    """CPU ms per request of each party, and the requests/s this machine's cores allow at
+    that cost (all of them busy with nothing else)."""
+    cpu: dict[str, float] = result["cpu"]  # type: ignore[assignment]
+    count = max(len(result["samples"]), 1)  # type: ignore[arg-type]
+    per = {k: 1000 * v / count for k, v in cpu.items()}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    bound = 1000 * (cores or 1) / max(sum(per.values()), 1e-9)
+    share = per["database"] / max(per["server"], 1e-9)
+    return (f"| {name} | {per['server']:.1f} | {per['database']:.1f} | {per['client']:.1f} | "
+            f"{share:.2f} | {bound:.0f} |")
+
+
 def _kinds(name: str, result: dict[str, object]) -> list[str]:
     by: dict[str, list[float]] = defaultdict(list)
     for kind, _, _, took in result["samples"]:  # type: ignore[union-attr]
@@ -281,11 +323,12 @@ def main() -> None:
     if args.baseline_src:
         servers.insert(0, Server("baseline (1 process)", args.baseline_src,
                                  args.baseline_library or args.library, 1))
-    rows, kinds, hammers = [], [], []
+    rows, kinds, hammers, cpus = [], [], [], []
     for server in servers:
         if not args.only_hammer:
             result = mixed(server, work, args.clients, args.seconds, args.warmup)
             rows.append(_row(server.name, result))
+            cpus.append(_cpu_row(server.name, result))
             kinds += _kinds(server.name, result)
             print(rows[-1], flush=True)
         if not args.skip_hammer:
@@ -300,6 +343,11 @@ def main() -> None:
               f"Machine: {machine()}.", "",
               "| server | requests/s | p50 ms | p99 ms | errors + failed | 429 | votes exact |",
               "|---|---:|---:|---:|---:|---:|---|", *rows, "",
+              "CPU per request over the measured window (user + system ms): the server's "
+              "processes, PostgreSQL's (0 for the embedded library), the load client's; and "
+              "the requests/s these cores would allow at that cost:", "",
+              "| server | server ms | database ms | client ms | database / server | "
+              "cores allow req/s |", "|---|---:|---:|---:|---:|---:|", *cpus, "",
               "| server | request | count | p50 ms | p99 ms |", "|---|---|---:|---:|---:|",
               *kinds]
     if hammers:
