@@ -48,8 +48,9 @@ __all__ = ["CopyReport", "MigrationError", "copy_library"]
 
 #: ``progress(task, done, total)``, as elsewhere.
 Progress = Callable[[str, int, int | None], None]
-#: Meta keys a copy leaves behind: each backend's own bookkeeping.
-_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq")
+#: Meta keys a copy leaves behind: each backend's own bookkeeping (``mean_length``: the
+#: PostgreSQL ranker's document statistics, counted again by the target's own ranker).
+_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq", "mean_length")
 #: Each kind of community row as the progress and the final counts name it.
 _LABELS: dict[CommunityKind, str] = {"subscriptions": "digest subscriptions",
                                      "outbox": "digests in the outbox",
