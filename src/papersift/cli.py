@@ -532,7 +532,7 @@ def vectors_import(ctx: click.Context, file: str, encoder: str | None) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a tty).")
 @click.pass_context
 def migrate(ctx: click.Context, source: str, destination: str, progress: bool | None) -> None:
-    """Copy a library (papers, votes, people, settings, vectors) to another backend or place.
+    """Copy a library (papers, votes, people, community, settings, vectors) elsewhere.
 
     SOURCE and DESTINATION are library directories or postgresql:// URLs. Interrupted, it
     resumes where it stopped when run again; it ends by comparing the counts.

@@ -1,17 +1,36 @@
-"""Copying a library between backends (``papersift migrate SRC DEST``): papers, votes, meta,
-vectors and which papers they are current for, and people's data (accounts, API tokens,
-member votes, ratings, collections; not sessions or sign-in links: they are short-lived
-secrets of one site, and a person signs in again at the copy).
+"""Copying a library between backends (``papersift migrate SRC DEST``): everything it
+holds, so that a library moved to PostgreSQL (or back) loses nothing:
+
+- papers, their anonymous votes with each vote's time and network digest (the vote
+  ledger's audit, ``papersift votes --suspicious``, finds the same on the copy), the
+  aliases papers are known by (their normalised titles are written with them);
+- people (accounts, API tokens, member votes, ratings, collections, community
+  preferences) and the votes, ratings and saves kept for papers their source deleted, so a
+  paper that returns to the copy gets them back;
+- the community's rows (digest subscriptions with their saved searches, the digest outbox,
+  submissions, comments), each under its own id: unsubscribe links and Message-IDs sign
+  and name subscription ids, replies name their parent comment;
+- meta: settings, the site secret (cookies and the ledger's network digests are keyed by
+  it), the digest key (unsubscribe links), harvest resumption points (a harvest on the copy
+  continues where the source's stopped);
+- vectors and which papers they are current for.
+
+Not copied: sessions and sign-in links (short-lived secrets of one site; a person signs in
+again at the copy), rate-limit buckets and lock holders (moment-to-moment state of the
+source's processes), and job states: they describe runs of the source's processes (a
+``running`` embed with a pid on some host would look stalled or alive on the copy), and
+the copy's own work to do is computed from its data (``unembedded`` reads the copied
+embedding state).
 
 The copy goes through the protocols only, so any backend copies to any other (a directory
 to PostgreSQL and back, or between two servers). Paper keys differ between backends; every
-row travels by paper id. It is resumable: papers go in change order with the source's
-cursor written in the same transaction as each batch (``migrate:<source>`` in the target's
-meta), votes are idempotent inserts, a person is written whole in one transaction by an
-idempotent import (:meth:`~papersift.backends.base.UserStore.import_person`), and vectors
-already current in the target are skipped. At the end the counts of papers, votes, people
-(and each kind of thing of theirs) and current vectors are compared, and a difference is
-an error.
+row travels by paper id, and a person's rows by their address. It is resumable: papers go
+in change order with the source's cursor written in the same transaction as each batch
+(``migrate:<source>`` in the target's meta), and every other import is idempotent (votes
+and aliases by their keys, a person whole in one transaction by
+:meth:`~papersift.backends.base.UserStore.import_person`, community rows by id), and
+vectors already current in the target are skipped. At the end the counts of each kind are
+compared, and a difference is an error.
 """
 
 from __future__ import annotations
@@ -22,14 +41,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from papersift.backends.base import Backend
+from papersift.copy_records import COMMUNITY_KINDS, CommunityKind, SubscriptionRecord
 from papersift.errors import LibraryError
 
 __all__ = ["CopyReport", "MigrationError", "copy_library"]
 
 #: ``progress(task, done, total)``, as elsewhere.
 Progress = Callable[[str, int, int | None], None]
-#: Meta keys a copy leaves behind: each backend's own bookkeeping.
-_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq")
+#: Meta keys a copy leaves behind: each backend's own bookkeeping (``mean_length``: the
+#: PostgreSQL ranker's document statistics, counted again by the target's own ranker).
+_OWN_META = ("seq", "schema", "lexical_seq", "lexeme_seq", "mean_length")
+#: Each kind of community row as the progress and the final counts name it.
+_LABELS: dict[CommunityKind, str] = {"subscriptions": "digest subscriptions",
+                                     "outbox": "digests in the outbox",
+                                     "submissions": "submissions", "comments": "comments"}
 
 
 class MigrationError(LibraryError):
@@ -45,6 +70,9 @@ class CopyReport:
     people: int = 0
     vectors: dict[str, int] = field(default_factory=dict)
     meta: int = 0
+    aliases: int = 0
+    kept_votes: int = 0
+    community: dict[str, int] = field(default_factory=dict)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
@@ -57,7 +85,10 @@ def copy_library(source: Backend, target: Backend, *, progress: Progress,
     """Copy everything a library holds from ``source`` to ``target`` (see the module)."""
     report = CopyReport()
     _copy_papers(source, target, report, progress, batch)
+    _copy_aliases(source, target, report, progress, batch)
     _copy_people(source, target, report, progress)
+    report.kept_votes = target.store.import_kept_votes(source.store.kept_vote_records())
+    _copy_community(source, target, report, progress, batch)
     _copy_meta(source, target, report)
     for name, dim in source.stored_encoders().items():
         _copy_vectors(source, target, name, dim, report, progress)
@@ -84,11 +115,54 @@ def _copy_papers(source: Backend, target: Backend, report: CopyReport, progress:
         papers = [c.paper for c in changes if c.paper is not None]
         seq, key = changes[-1].seq, changes[-1].key
         target.store.upsert(papers, state={_cursor_key(source): f"{seq},{key}"})
-        for paper_id, voter in source.store.votes_of([p.id for p in papers]):
-            report.votes += target.store.add_vote(paper_id, voter)
+        report.votes += target.store.import_votes(
+            source.store.vote_records([p.id for p in papers]))
         report.papers += len(papers)
         done += len(papers)
         progress("papers", done, total)
+
+
+def _copy_aliases(source: Backend, target: Backend, report: CopyReport, progress: Progress,
+                  batch: int) -> None:
+    """The other ids papers are known by (after the papers they name)."""
+    after, done = "", 0
+    while pairs := source.store.alias_records(after, limit=batch):
+        report.aliases += target.store.import_aliases(pairs)
+        after, done = pairs[-1][0], done + len(pairs)
+        progress("aliases", done, None)
+
+
+def _count_aliases(backend: Backend, batch: int = 5000) -> int:
+    after, count = "", 0
+    while pairs := backend.store.alias_records(after, limit=batch):
+        after, count = pairs[-1][0], count + len(pairs)
+    return count
+
+
+def _copy_community(source: Backend, target: Backend, report: CopyReport,
+                    progress: Progress, batch: int) -> None:
+    """Subscriptions, the outbox, submissions and comments by id (after the people they
+    name), page by page in id order: a comment's parent is copied before it."""
+    for kind in COMMUNITY_KINDS:
+        after, done = 0, 0
+        while records := source.community.export_records(kind, after=after, limit=batch):
+            report.community[kind] = (report.community.get(kind, 0)
+                                      + target.community.import_records(records))
+            after, done = records[-1].id, done + len(records)
+            progress(_LABELS[kind], done, None)
+
+
+def _community_counts(backend: Backend, batch: int = 500) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for kind in COMMUNITY_KINDS:
+        after, counts[_LABELS[kind]] = 0, 0
+        while records := backend.community.export_records(kind, after=after, limit=batch):
+            counts[_LABELS[kind]] += len(records)
+            searches = sum(len(r.searches) for r in records if isinstance(r, SubscriptionRecord))
+            counts["saved searches"] = counts.get("saved searches", 0) + searches
+            after = records[-1].id
+    counts.setdefault("saved searches", 0)
+    return counts
 
 
 def _copy_people(source: Backend, target: Backend, report: CopyReport,
@@ -156,13 +230,26 @@ def _copy_vectors(source: Backend, target: Backend, name: str, dim: int, report:
     into.prepare()
 
 
+def _networked(backend: Backend) -> int:
+    """Anonymous votes whose network the ledger knows (what the audit groups by)."""
+    return sum(1 for vote in backend.store.vote_ledger() if vote.network)
+
+
 def _compare(source: Backend, target: Backend, report: CopyReport) -> None:
-    """Counts on both sides: papers, votes cast here, current vectors per encoder."""
+    """Counts on both sides: papers, votes, aliases, people and their things, community
+    rows of each kind, current vectors per encoder."""
     report.counts["papers"] = (len(source.store), len(target.store))
     report.counts["votes"] = (source.store.stats().votes, target.store.stats().votes)
+    report.counts["votes with a network"] = (_networked(source), _networked(target))
+    report.counts["kept votes"] = (len(source.store.kept_vote_records()),
+                                   len(target.store.kept_vote_records()))
+    report.counts["aliases"] = (_count_aliases(source), _count_aliases(target))
     theirs = _people_counts(target)
     for what, n in _people_counts(source).items():
         report.counts[what] = (n, theirs.get(what, 0))
+    theirs = _community_counts(target)
+    for what, n in _community_counts(source).items():
+        report.counts[what] = (n, theirs[what])
     for name in source.stored_encoders():
         report.counts[f"vectors {name}"] = (len(source.store.current_keys(name)),
                                             len(target.store.current_keys(name)))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from papersift.community import Prefs
+
 __all__ = [
     "ApiToken",
     "Collection",
@@ -176,10 +178,20 @@ class PersonRecord:
     votes: tuple[tuple[str, datetime], ...] = ()  # member upvotes: (paper id, when)
     ratings: tuple[Rating, ...] = ()
     collections: tuple[tuple[Collection, tuple[CollectionItem, ...]], ...] = ()
+    #: What they did to papers their source deleted, kept until a paper returns: member
+    #: votes (paper id, when), ratings, and saved papers (collection name, item).
+    kept_votes: tuple[tuple[str, datetime], ...] = ()
+    kept_ratings: tuple[Rating, ...] = ()
+    kept_saves: tuple[tuple[str, CollectionItem], ...] = ()
+    #: Their community preferences (name shown, reply mail); None when never set.
+    prefs: Prefs | None = None
 
     @property
     def counts(self) -> dict[str, int]:
         """How many of each kind of thing it holds (what a copy compares)."""
         return {"api tokens": len(self.tokens), "member votes": len(self.votes),
                 "ratings": len(self.ratings), "collections": len(self.collections),
-                "saved papers": sum(len(items) for _, items in self.collections)}
+                "saved papers": sum(len(items) for _, items in self.collections),
+                "kept member votes": len(self.kept_votes),
+                "kept ratings": len(self.kept_ratings), "kept saves": len(self.kept_saves),
+                "community preferences": int(self.prefs is not None)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -273,3 +274,46 @@ def test_removing_a_person_or_a_paper_takes_their_community_rows(
     assert store.comments(comment_id=bobs_on_gone or 0) == []
     assert [s.paper.id for s in store.submissions(day=DAY)] == [papers[1]]
     assert [c.id for c in store.comments(user_id=bob.id)] == [reply]
+
+
+def test_rows_copied_in_keep_their_ids(backend: Backend, papers: list[str]) -> None:
+    """What `papersift migrate` writes: rows under the source's ids (links mailed name
+    them), once however often the import runs; rows added afterwards get new ids; a
+    different row under the same id is refused."""
+    from papersift.copy_records import (
+        CommentRecord,
+        CopyConflict,
+        OutboxRecord,
+        SavedSearchRecord,
+        SubmissionRecord,
+        SubscriptionRecord,
+    )
+
+    store, now = backend.community, utcnow().replace(microsecond=0)  # what both store
+    ada = backend.users.add_user("ada@example.org")
+    records = [
+        SubscriptionRecord(7, "ada@example.org", "ada@example.org", "weekly", "active", False,
+                           True, DAY, now, now, searches=(SavedSearchRecord(4, "q", "lexical",
+                                                                            now),)),
+        OutboxRecord(3, 7, DAY, "<digest-7@x>", "ada@example.org", b"raw\r\n", "sent", 1,
+                     None, now, now),
+        SubmissionRecord(5, papers[0], DAY, "ada@example.org", "featured", now),
+        CommentRecord(9, papers[1], "ada@example.org", None, "first", False, now),
+        CommentRecord(12, papers[1], "ada@example.org", 9, "reply", True, now, now),
+        CommentRecord(13, papers[1], "nobody@example.org", None, "no such author", False, now),
+    ]
+    assert store.import_records(records) == 5
+    assert store.import_records(records) == 0
+    for kind in ("subscriptions", "outbox", "submissions", "comments"):
+        assert store.export_records(kind, after=0, limit=10) == [  # type: ignore[arg-type]
+            r for r in records[:5] if type(r).__name__.lower().startswith(kind[:6])]
+    found = store.subscription(7)
+    assert found is not None and found.user_id == ada.id and found.searches[0].id == 4
+    assert [c.parent for c in store.comments(paper_id=papers[1])] == [None, 9]
+    assert store.add_comment(papers[1], ada.id, "new") == 13  # after the ids copied
+    fresh = store.request_subscription("bo@example.org", None, "daily", "d", now)
+    assert fresh.id == 8
+    with pytest.raises(CopyConflict):
+        store.import_records([replace(records[0], email="eve@example.org")])
+    with pytest.raises(CopyConflict):
+        store.import_records([replace(records[0], id=8)])

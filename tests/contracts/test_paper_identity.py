@@ -10,6 +10,7 @@ import pytest
 from papersift.backends import Backend
 from papersift.identity import title_key
 from papersift.papers import Paper
+from tests.contracts.conftest import sample_papers
 
 SEED = Paper(id="sha256:00000000000000aa", title="Matryoshka Representation Learning",
              abstract="Nested embeddings.", author_count=11, published=date(2022, 5, 26),
@@ -83,3 +84,21 @@ def test_a_renamed_papers_vector_stays_current(backend: Backend) -> None:
     store.identify(SEED.id, ARXIV.id)
     assert store.count_unembedded(dense.name) == 0  # same text: no need to embed again
     assert store.current_keys(dense.name).tolist() == [key]
+
+
+def test_aliases_are_read_out_page_by_page_and_written_back(backend: Backend) -> None:
+    """What `papersift migrate` copies: every alias with the id of the paper it names."""
+    store = backend.store
+    papers = sample_papers(3)
+    store.upsert(papers)
+    for n in range(5):
+        store.identify(f"doi:10.1/{n}", papers[n % 2].id)
+    first = store.alias_records("", limit=3)
+    rest = store.alias_records(first[-1][0], limit=3)
+    assert len(first) == 3 and len(rest) == 2
+    pairs = first + rest
+    assert sorted(pairs) == [(f"doi:10.1/{n}", papers[n % 2].id) for n in range(5)]
+    assert store.import_aliases([("doi:10.1/0", papers[0].id)]) == 0  # already so
+    moved = [("doi:10.1/0", papers[2].id), ("doi:10.1/9", "2501.77777")]  # unknown: skipped
+    assert store.import_aliases(moved) == 1
+    assert store.aliases_of(["doi:10.1/0", "doi:10.1/9"]) == {"doi:10.1/0": papers[2].id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from papersift.backends import Backend
@@ -89,3 +90,33 @@ def test_kept_votes_keep_their_network(backend: Backend) -> None:
     store.upsert([p for p in sample_papers(6) if p.id == ids[0]])
     back = {(v.voter, v.network) for v in store.vote_ledger() if v.paper_id == ids[0]}
     assert back == {("bot0", "bad"), ("bot2", "bad"), ("bot4", "bad"), ("alice", "good")}
+
+
+def test_votes_copied_in_keep_their_time_and_network_once(backend: Backend) -> None:
+    """What `papersift migrate` writes: anonymous votes with the source's time and tag,
+    counted once however often the import runs; kept votes likewise."""
+    from papersift.copy_records import VoteRecord
+
+    store = backend.store
+    papers = sample_papers(3)
+    store.upsert(papers)
+    ids = [p.id for p in papers]
+    cast = datetime(2025, 3, 18, 9, 30, 5, tzinfo=UTC)
+    votes = [VoteRecord(ids[0], "ann", cast, "tag1"), VoteRecord(ids[0], "bob", cast, None),
+             VoteRecord(ids[1], "ann", cast + timedelta(minutes=1), "tag2"),
+             VoteRecord("2501.99999", "ann", cast)]  # a paper this store lacks: skipped
+    assert store.import_votes(votes) == 3
+    assert store.import_votes(votes) == 0  # again: nothing new, nothing counted twice
+    assert store.vote_records(ids) == votes[:3]
+    assert sorted((v.cast, v.voter, v.network or "") for v in store.vote_ledger()) == [
+        (cast, "ann", "tag1"), (cast, "bob", ""), (cast + timedelta(minutes=1), "ann", "tag2")]
+    assert store.get(ids[0]).votes_here == 2  # type: ignore[union-attr]
+    store.add_vote(ids[2], "cid", "tag3")
+    assert store.import_votes([VoteRecord(ids[2], "cid", cast, "tag4")]) == 0
+    assert store.vote_records([ids[2]]) == [VoteRecord(ids[2], "cid", cast, "tag4")]
+    assert store.get(ids[2]).votes_here == 1  # type: ignore[union-attr]
+    kept = [VoteRecord("2501.99998", "dan", cast, "tag5")]
+    assert store.import_kept_votes(kept) == 1 and store.import_kept_votes(kept) == 0
+    assert store.kept_vote_records() == kept
+    store.upsert([replace(papers[0], id="2501.99998")])  # the paper returns
+    assert store.vote_records(["2501.99998"]) == kept and store.kept_vote_records() == []

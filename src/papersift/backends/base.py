@@ -36,6 +36,7 @@ from papersift.community import (
     SubmissionState,
     Subscription,
 )
+from papersift.copy_records import CommunityKind, CommunityRecord, VoteRecord
 from papersift.errors import LockBusy
 from papersift.jobs import JobState
 from papersift.papers import Paper
@@ -203,6 +204,16 @@ class PaperStore(Protocol):
         recorded); only ``paper_id`` stored, the alias is recorded."""
         ...
 
+    def alias_records(self, after: str, *, limit: int) -> list[tuple[str, str]]:
+        """``(alias, paper id)`` of the aliases after ``after`` in the store's order of
+        aliases, at most ``limit`` (for copying a library, page by page)."""
+        ...
+
+    def import_aliases(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Record ``(alias, paper id)`` pairs (papers this store lacks are skipped; an alias
+        already here is pointed at the paper given); how many were written."""
+        ...
+
     # -- change log (for the derived indexes) -------------------------------------------
     def changes_since(self, seq: int, *, batch: int = 2000) -> Iterator[list[Change]]: ...
     def written_after(self, seq: int, key: int, *, limit: int) -> list[Change]: ...
@@ -255,6 +266,28 @@ class PaperStore(Protocol):
     def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
         """``(paper id, voter)`` of every anonymous vote cast here on these papers
         (members' votes are the user store's: :meth:`UserStore.export_person`)."""
+        ...
+
+    def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
+        """Every anonymous vote cast here on these papers with its time and network digest,
+        by paper id and voter (for copying a library)."""
+        ...
+
+    def import_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Write anonymous votes copied from another library, each with its time and
+        network, in one transaction, each counted on its paper; votes on papers this store
+        lacks are skipped, one already here takes the record's details. Returns how many
+        were new (importing the same votes again adds none)."""
+        ...
+
+    def kept_vote_records(self) -> list[VoteRecord]:
+        """The anonymous votes kept for papers their source deleted (members' travel with
+        their accounts: :attr:`~papersift.people.PersonRecord.kept_votes`)."""
+        ...
+
+    def import_kept_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Keep anonymous votes for removed papers, as :meth:`remove` with ``keep_votes``
+        does (idempotent); how many were new."""
         ...
 
     def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
@@ -389,14 +422,16 @@ class UserStore(Protocol):
 
     # -- copying a library ----------------------------------------------------------------
     def export_person(self, user_id: int) -> PersonRecord | None:
-        """Everything of a user that a copy carries (not sessions or sign-in links)."""
+        """Everything of a user that a copy carries (not sessions or sign-in links): with
+        their marks kept for papers their source deleted and their community preferences."""
         ...
 
     def import_person(self, record: PersonRecord) -> User:
         """Write a person exported from another library, in one transaction, keeping every
         moment: the account (by address), tokens (by digest), member votes (counted),
-        ratings, collections (by name) and their papers; papers this store lacks are
-        skipped. Importing the same record again changes nothing."""
+        ratings, collections (by name) and their papers, kept marks (by paper id, until the
+        paper returns), preferences; papers this store lacks are skipped. Importing the
+        same record again changes nothing."""
         ...
 
 
@@ -479,6 +514,22 @@ class CommunityStore(Protocol):
 
     def prefs(self, user_id: int) -> Prefs: ...
     def set_prefs(self, user_id: int, prefs: Prefs) -> None: ...
+
+    # -- copying a library ----------------------------------------------------------------
+    def export_records(self, kind: CommunityKind, *, after: int,
+                       limit: int) -> list[CommunityRecord]:
+        """Rows of one kind with ids above ``after``, by id, at most ``limit``; members
+        named by address, papers by id."""
+        ...
+
+    def import_records(self, records: Sequence[CommunityRecord]) -> int:
+        """Write rows exported from another library, each keeping its id (unsubscribe
+        links, Message-IDs and replies name them), in one transaction; a row already here
+        under the same id is brought up to the record's state. Rows whose paper (or a
+        comment's author) this store lacks are skipped. Raises
+        :class:`~papersift.copy_records.CopyConflict` when a different row holds the id.
+        Returns how many were new."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ parameters. It implements :class:`papersift.backends.base.PaperStore` and
 - :mod:`~papersift.catalog.identities`: aliases, papers by title, making two ids one paper;
 - :mod:`~papersift.catalog.community`: digest subscriptions and outbox, submissions,
   comments (:class:`papersift.backends.base.CommunityStore`);
+  :mod:`~papersift.catalog.community_copy`: those rows by id, for copying a library;
 - :mod:`~papersift.catalog.schema`: migrations and connections (one per thread).
 
 >>> cat = Catalog(":memory:")
@@ -28,6 +29,7 @@ from papersift.backends.base import Change, Lock, UpsertCounts
 from papersift.backends.filelock import FileLock
 from papersift.catalog.collections import CollectionRows
 from papersift.catalog.community import CommunityRows
+from papersift.catalog.community_copy import CommunityCopies
 from papersift.catalog.identities import IdentityRows
 from papersift.catalog.listings import ListingRows
 from papersift.catalog.papers import PaperRows
@@ -41,7 +43,7 @@ __all__ = ["Catalog", "CatalogError", "Change", "Paper", "UpsertCounts"]
 
 
 class Catalog(IdentityRows, PaperRows, ListingRows, VoteRows, UserRows, CollectionRows,
-              CommunityRows, PersonCopies):
+              CommunityRows, PersonCopies, CommunityCopies):
     """The papers of one library, in ``catalog.sqlite`` (or ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

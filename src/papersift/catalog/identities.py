@@ -76,6 +76,24 @@ class IdentityRows:
                 found[str(row[0])] = str(row[1])
         return found
 
+    def alias_records(self, after: str, *, limit: int) -> list[tuple[str, str]]:
+        """``(alias, paper id)`` of the aliases after ``after``, by alias."""
+        rows = self._conns.get().execute(
+            "SELECT aliases.alias, papers.id FROM aliases JOIN papers ON papers.rowid = "
+            "aliases.paper WHERE aliases.alias > ? ORDER BY aliases.alias LIMIT ?",
+            (after, limit))
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def import_aliases(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Record ``(alias, paper id)`` pairs (papers not stored here are skipped)."""
+        with self._conns.writing() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO aliases (alias, paper) SELECT ?, rowid FROM papers WHERE id = ? "
+                "ON CONFLICT (alias) DO UPDATE SET paper = excluded.paper "
+                "WHERE paper != excluded.paper", list(pairs))
+            return db.total_changes - before
+
     def titled(self, keys: Sequence[str]) -> dict[str, list[Paper]]:
         """Papers whose normalised title (:func:`papersift.identity.title_key`) is one of
         ``keys``, by key."""

@@ -10,9 +10,11 @@ member vote imported changes the paper's counts in the same transaction, as any 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 from papersift.catalog.schema import Connections
 from papersift.catalog.users import stamp, when
+from papersift.community import Prefs
 from papersift.people import (
     Collection,
     CollectionItem,
@@ -41,6 +43,45 @@ def _collections(db: sqlite3.Connection,
     return tuple(found)
 
 
+def _kept(db: sqlite3.Connection, user_id: int) -> tuple[
+        tuple[tuple[str, datetime], ...], tuple[Rating, ...],
+        tuple[tuple[str, CollectionItem], ...]]:
+    """A person's marks kept for papers their source deleted: votes, ratings, saves."""
+    votes = sorted((r[0], when(r[1])) for r in db.execute(
+        "SELECT paper_id, created FROM kept_votes WHERE user = ?", (user_id,)))
+    ratings = sorted((Rating(r[0], int(r[1]), when(r[2])) for r in db.execute(
+        "SELECT paper_id, value, created FROM kept_ratings WHERE user = ?", (user_id,))),
+        key=lambda r: (r.paper_id, r.created))
+    saves = sorted(((r[0], CollectionItem(r[1], r[2], when(r[3]))) for r in db.execute(
+        "SELECT collections.name, kept_saves.paper_id, kept_saves.note, kept_saves.added "
+        "FROM kept_saves JOIN collections ON collections.id = kept_saves.collection "
+        "WHERE collections.user = ?", (user_id,))), key=lambda s: (s[0], s[1].paper_id))
+    return tuple(votes), tuple(ratings), tuple(saves)
+
+
+def _prefs(db: sqlite3.Connection, user_id: int) -> Prefs | None:
+    row = db.execute("SELECT name, notify_replies FROM community_prefs WHERE user = ?",
+                     (user_id,)).fetchone()
+    return Prefs(row[0], bool(row[1])) if row else None
+
+
+def _import_kept(db: sqlite3.Connection, user_id: int, record: PersonRecord) -> None:
+    """Keep the person's marks on papers the source deleted (idempotent), in the target's
+    terms: their vote rows name the target's user, saves its collection of that name."""
+    db.executemany("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, user) "
+                   "VALUES (?, ?, ?, ?)", [(paper_id, f"user:{user_id}", stamp(at), user_id)
+                                           for paper_id, at in record.kept_votes])
+    db.executemany("INSERT INTO kept_ratings (paper_id, user, value, created) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT (paper_id, user) DO UPDATE SET "
+                   "value = excluded.value, created = excluded.created",
+                   [(r.paper_id, user_id, r.value, stamp(r.created))
+                    for r in record.kept_ratings])
+    db.executemany("INSERT OR IGNORE INTO kept_saves (paper_id, collection, note, added) "
+                   "SELECT ?, id, ?, ? FROM collections WHERE user = ? AND name = ?",
+                   [(item.paper_id, item.note, stamp(item.added), user_id, name)
+                    for name, item in record.kept_saves])
+
+
 class PersonCopies:
     """Export and import of whole persons (a part of :class:`~papersift.catalog.Catalog`)."""
 
@@ -67,7 +108,8 @@ class PersonCopies:
                 "SELECT papers.id, ratings.value, ratings.created FROM ratings JOIN papers "
                 "ON papers.rowid = ratings.paper WHERE ratings.user = ? "
                 "ORDER BY ratings.created DESC, papers.id", (user_id,)))
-            return PersonRecord(user, tokens, votes, ratings, _collections(db, user_id))
+            return PersonRecord(user, tokens, votes, ratings, _collections(db, user_id),
+                                *_kept(db, user_id), prefs=_prefs(db, user_id))
         finally:
             db.execute("COMMIT")
 
@@ -100,6 +142,12 @@ class PersonCopies:
                 [(user_id, r.value, stamp(r.created), r.paper_id) for r in record.ratings])
             for collection, items in record.collections:
                 _import_collection(db, user_id, collection, items)
+            _import_kept(db, user_id, record)
+            if record.prefs is not None:
+                db.execute("INSERT INTO community_prefs (user, name, notify_replies) "
+                           "VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE SET "
+                           "name = excluded.name, notify_replies = excluded.notify_replies",
+                           (user_id, record.prefs.name, int(record.prefs.notify_replies)))
         return User(user_id, row[1], bool(row[2]), row[3], when(row[4]))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from papersift.catalog.papers import now
 from papersift.catalog.schema import Connections
+from papersift.copy_records import VoteRecord
 from papersift.jobs import JobState
 from papersift.vote_audit import LedgerVote
 
@@ -94,6 +95,55 @@ class VoteRows:
                 "SELECT papers.id, votes.voter FROM votes JOIN papers ON papers.rowid = "
                 f"votes.paper WHERE papers.id IN ({marks}) AND votes.user IS NULL", chunk)]
         return sorted(found)
+
+    def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
+        """Every anonymous vote on these papers with its time and network digest."""
+        found: list[VoteRecord] = []
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found += [VoteRecord(r[0], r[1], _moment(r[2]), r[3]) for r in self._db.execute(
+                "SELECT papers.id, votes.voter, votes.created, votes.network FROM votes JOIN "
+                f"papers ON papers.rowid = votes.paper WHERE papers.id IN ({marks}) "
+                "AND votes.user IS NULL", chunk)]
+        return sorted(found, key=lambda v: (v.paper_id, v.voter))
+
+    def import_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Anonymous votes copied from another library, counted on their papers; one
+        already here takes the record's time and network (idempotent)."""
+        added = 0
+        with self._conns.writing(deadline=30) as db:
+            for vote in votes:
+                details = (_stamp(vote.cast), vote.network)
+                cast = db.execute(
+                    "INSERT OR IGNORE INTO votes (paper, voter, created, network) "
+                    "SELECT rowid, ?, ?, ? FROM papers WHERE id = ?",
+                    (vote.voter, *details, vote.paper_id))
+                if cast.rowcount > 0:
+                    added += 1
+                    db.execute("UPDATE papers SET votes_here = votes_here + 1 WHERE id = ?",
+                               (vote.paper_id,))
+                else:
+                    db.execute("UPDATE votes SET created = ?, network = ? WHERE voter = ? AND "
+                               "user IS NULL AND paper = (SELECT rowid FROM papers WHERE id = ?)",
+                               (*details, vote.voter, vote.paper_id))
+        return added
+
+    def kept_vote_records(self) -> list[VoteRecord]:
+        """The anonymous votes kept for papers their source deleted."""
+        rows = self._db.execute("SELECT paper_id, voter, created, network FROM kept_votes "
+                                "WHERE user IS NULL")
+        return sorted((VoteRecord(r[0], r[1], _moment(r[2]), r[3]) for r in rows),
+                      key=lambda v: (v.paper_id, v.voter))
+
+    def import_kept_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Keep anonymous votes for removed papers (idempotent); how many were new."""
+        with self._conns.writing(deadline=30) as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO kept_votes (paper_id, voter, created, network) "
+                           "VALUES (?, ?, ?, ?)",
+                           [(v.paper_id, v.voter, _stamp(v.cast), v.network) for v in votes])
+            return db.total_changes - before
 
     def vote_count(self) -> int:
         """Votes cast here, in all (checked against each paper's count by ``check``)."""

@@ -14,7 +14,8 @@ number of processes on any number of machines, each step one statement where it 
   and calls ``write`` at once after the server confirmed the commit (see
   :mod:`papersift.outbox`);
 - a confirmation link is spent by one ``UPDATE ... RETURNING`` (once, before it expires);
-  a submission and a saved search are inserts their unique keys make idempotent.
+  a submission and a saved search are inserts their unique keys make idempotent;
+- rows are read out and written back by id for copying a library (:mod:`.community_copy`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from papersift.backends.postgres.community_copy import CommunityCopies
 from papersift.backends.postgres.connections import Database
 from papersift.backends.postgres.rows import COLUMNS, row_to_paper
 from papersift.community import (
@@ -51,7 +53,7 @@ def _outbox(row: Sequence[Any]) -> OutboxMail:
                       state=row[6], attempts=int(row[7]), error=row[8])
 
 
-class PostgresCommunityStore:
+class PostgresCommunityStore(CommunityCopies):
     """Subscriptions, outbox, submissions, comments in a library's PostgreSQL database."""
 
     def __init__(self, database: Database) -> None:

@@ -63,6 +63,25 @@ class IdentityRows:
                              "ON p.key = a.paper WHERE a.alias = ANY(%s)", (list(paper_ids),))
         return {str(alias): str(paper_id) for alias, paper_id in rows}
 
+    def alias_records(self, after: str, *, limit: int) -> list[tuple[str, str]]:
+        """``(alias, paper id)`` of the aliases after ``after``, by alias (byte order)."""
+        rows = self._db.rows(
+            'SELECT a.alias, p.id FROM aliases a JOIN papers p ON p.key = a.paper '
+            'WHERE a.alias > %s COLLATE "C" ORDER BY a.alias COLLATE "C" LIMIT %s',
+            (after, limit))
+        return [(str(alias), str(paper_id)) for alias, paper_id in rows]
+
+    def import_aliases(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Record ``(alias, paper id)`` pairs (papers not stored here are skipped)."""
+        if not pairs:
+            return 0
+        return len(self._db.rows(
+            "INSERT INTO aliases AS a (alias, paper) SELECT x.alias, p.key FROM "
+            "unnest(%s::text[], %s::text[]) AS x(alias, paper_id) JOIN papers p "
+            "ON p.id = x.paper_id ON CONFLICT (alias) DO UPDATE SET paper = excluded.paper "
+            "WHERE a.paper <> excluded.paper RETURNING 1",
+            ([a for a, _ in pairs], [p for _, p in pairs])))
+
     def titled(self, keys: Sequence[str]) -> dict[str, list[Paper]]:
         """Papers whose normalised title (:func:`papersift.identity.title_key`) is one of
         ``keys``, by key."""

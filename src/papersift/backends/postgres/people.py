@@ -10,6 +10,7 @@ unique keys), so a copy that stopped halfway is finished by running it again.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ import psycopg
 from papersift.backends.postgres.collections import CollectionRows
 from papersift.backends.postgres.connections import Database
 from papersift.backends.postgres.users import USER, UserRows, row_user, voter
+from papersift.community import Prefs
 from papersift.people import (
     Collection,
     CollectionItem,
@@ -42,6 +44,41 @@ def _collections(conn: psycopg.Connection[Any], user_id: int) -> tuple[
     return tuple(found)
 
 
+def _kept(conn: psycopg.Connection[Any], user_id: int) -> tuple[
+        tuple[tuple[str, datetime], ...], tuple[Rating, ...],
+        tuple[tuple[str, CollectionItem], ...]]:
+    """A person's marks kept for papers their source deleted: votes, ratings, saves."""
+    votes = sorted((str(r[0]), r[1]) for r in conn.execute(
+        "SELECT paper_id, created FROM kept_votes WHERE user_id = %s", (user_id,)))
+    ratings = sorted((Rating(str(r[0]), int(r[1]), r[2]) for r in conn.execute(
+        "SELECT paper_id, value, created FROM kept_ratings WHERE user_id = %s", (user_id,))),
+        key=lambda r: (r.paper_id, r.created))
+    saves = sorted(((str(r[0]), CollectionItem(str(r[1]), r[2], r[3])) for r in conn.execute(
+        "SELECT c.name, k.paper_id, k.note, k.added FROM kept_saves k JOIN collections c "
+        "ON c.id = k.collection WHERE c.user_id = %s", (user_id,))),
+        key=lambda s: (s[0], s[1].paper_id))
+    return tuple(votes), tuple(ratings), tuple(saves)
+
+
+def _import_kept(conn: psycopg.Connection[Any], user_id: int, record: PersonRecord) -> None:
+    """Keep the person's marks on papers the source deleted (idempotent), in this store's
+    terms: their vote rows name this store's user, saves its collection of that name."""
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO kept_votes (paper_id, voter, created, user_id) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        [(paper_id, voter(user_id), at, user_id)
+                         for paper_id, at in record.kept_votes])
+        cur.executemany("INSERT INTO kept_ratings (paper_id, user_id, value, created) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT (paper_id, user_id) DO UPDATE "
+                        "SET value = excluded.value, created = excluded.created",
+                        [(r.paper_id, user_id, r.value, r.created) for r in record.kept_ratings])
+        cur.executemany("INSERT INTO kept_saves (paper_id, collection, note, added) "
+                        "SELECT %s, id, %s, %s FROM collections WHERE user_id = %s AND name = %s "
+                        "ON CONFLICT DO NOTHING",
+                        [(item.paper_id, item.note, item.added, user_id, name)
+                         for name, item in record.kept_saves])
+
+
 class PostgresUserStore(UserRows, CollectionRows):
     """People's data in a library's PostgreSQL database."""
 
@@ -64,7 +101,11 @@ class PostgresUserStore(UserRows, CollectionRows):
             ratings = tuple(Rating(str(r[0]), int(r[1]), r[2]) for r in conn.execute(
                 "SELECT p.id, r.value, r.created FROM ratings r JOIN papers p ON p.key = r.paper "
                 "WHERE r.user_id = %s ORDER BY r.created DESC, p.id", (user_id,)))
-            return PersonRecord(user, tokens, votes, ratings, _collections(conn, user_id))
+            prefs = conn.execute("SELECT name, notify_replies FROM community_prefs "
+                                 "WHERE user_id = %s", (user_id,)).fetchone()
+            return PersonRecord(user, tokens, votes, ratings, _collections(conn, user_id),
+                                *_kept(conn, user_id),
+                                prefs=Prefs(prefs[0], bool(prefs[1])) if prefs else None)
 
     def import_person(self, record: PersonRecord) -> User:
         person = record.user
@@ -90,6 +131,12 @@ class PostgresUserStore(UserRows, CollectionRows):
                     [(user.id, r.value, r.created, r.paper_id) for r in record.ratings])
             for collection, items in record.collections:
                 _import_collection(conn, user.id, collection, items)
+            _import_kept(conn, user.id, record)
+            if record.prefs is not None:
+                conn.execute("INSERT INTO community_prefs (user_id, name, notify_replies) "
+                             "VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+                             "name = excluded.name, notify_replies = excluded.notify_replies",
+                             (user.id, record.prefs.name, record.prefs.notify_replies))
         return user
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from papersift.backends.postgres.connections import Database
+from papersift.copy_records import VoteRecord
 from papersift.jobs import JobState
 from papersift.vote_audit import LedgerVote
 
@@ -107,6 +108,52 @@ class VoteRows:
             "WHERE p.id = ANY(%s) AND v.user_id IS NULL ORDER BY p.id, v.voter",
             (list(paper_ids),))
         return [(str(r[0]), str(r[1])) for r in rows]
+
+    def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
+        """Every anonymous vote on these papers with its time and network digest."""
+        rows = self._db.rows(
+            "SELECT p.id, v.voter, v.created, v.network FROM votes v JOIN papers p "
+            "ON p.key = v.paper WHERE p.id = ANY(%s) AND v.user_id IS NULL",
+            (list(paper_ids),))
+        return sorted((VoteRecord(str(r[0]), str(r[1]), r[2], r[3]) for r in rows),
+                      key=lambda v: (v.paper_id, v.voter))
+
+    def import_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Anonymous votes copied from another library, counted on their papers in the
+        same statement; one already here takes the record's time and network."""
+        if not votes:
+            return 0
+        counted = self._db.rows(
+            "WITH cast_ AS (INSERT INTO votes AS v (paper, voter, created, network) "
+            "SELECT p.key, x.voter, x.created, x.network FROM unnest(%s::text[], %s::text[], "
+            "%s::timestamptz[], %s::text[]) AS x(paper_id, voter, created, network) "
+            "JOIN papers p ON p.id = x.paper_id ON CONFLICT (paper, voter) DO UPDATE "
+            "SET created = excluded.created, network = excluded.network "
+            "WHERE v.user_id IS NULL RETURNING v.paper, (v.xmax = 0) AS new), "
+            "added AS (SELECT paper, count(*) AS n FROM cast_ WHERE new GROUP BY paper) "
+            "UPDATE papers p SET votes_here = p.votes_here + a.n FROM added a "
+            "WHERE p.key = a.paper RETURNING a.n",
+            ([v.paper_id for v in votes], [v.voter for v in votes], [v.cast for v in votes],
+             [v.network for v in votes]))
+        return sum(int(r[0]) for r in counted)
+
+    def kept_vote_records(self) -> list[VoteRecord]:
+        """The anonymous votes kept for papers their source deleted."""
+        rows = self._db.rows("SELECT paper_id, voter, created, network FROM kept_votes "
+                             "WHERE user_id IS NULL")
+        return sorted((VoteRecord(str(r[0]), str(r[1]), r[2], r[3]) for r in rows),
+                      key=lambda v: (v.paper_id, v.voter))
+
+    def import_kept_votes(self, votes: Sequence[VoteRecord]) -> int:
+        """Keep anonymous votes for removed papers (idempotent); how many were new."""
+        if not votes:
+            return 0
+        return len(self._db.rows(
+            "INSERT INTO kept_votes (paper_id, voter, created, network) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            ([v.paper_id for v in votes], [v.voter for v in votes], [v.cast for v in votes],
+             [v.network for v in votes])))
 
     # -- the ledger's audit ----------------------------------------------------------------
     def vote_ledger(self, since: datetime | None = None) -> list[LedgerVote]:
