@@ -190,7 +190,7 @@ def run(scratch: Path, papers: int, workers: int, share: float, timeout: float) 
         f"Ray / local throughput: **{local_s / ray_s:.2f}x** (both Ray runs, each connecting, "
         f"starting {workers} workers and loading the model; the Ray instance itself took "
         f"{ray_start:.1f} s to start and is not counted).",
-        f"After the kill, {kept:,} papers were recorded (whole chunks of 1,024 are "
+        f"After the kill, {kept:,} papers were recorded (whole chunks, the first ones small, "
         f"written in order) and `papersift check` said (exit {check.returncode}): "
         f"`{said(check)}`. The rerun said: `{told}`; then `papersift check` said (exit "
         f"{final.returncode}): `{said(final)}`.", "",
