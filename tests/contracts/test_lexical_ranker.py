@@ -63,6 +63,24 @@ def test_filters_run_inside_the_engine(backend: Backend, filters: Filters) -> No
     assert set(hits.ids.tolist()) == accepted  # every accepted paper, nothing else
 
 
+def test_a_request_is_searched_by_its_topic(backend: Backend) -> None:
+    """Request phrasing and function words do not outrank the topic, on every backend."""
+    backend.store.upsert([
+        Paper(id="topic", title="Time sharing in interactive computer systems",
+              abstract="Scheduling terminals on a shared processor with short time slices."),
+        Paper(id="noise", title="Which articles exist? A deal on what we deal with",
+              abstract="Articles that exist deal with which things exist and what deals are."),
+    ])
+    backend.lexical.sync(backend.store)
+    query = backend.lexical.analyze("What articles exist which deal with time sharing?")
+    assert query.terms == ("time", "share")
+    hits = backend.lexical.search(query, limit=5)
+    assert hits.ids.tolist() == [backend.store.key_of("topic")]
+    # a statement keeps its words: the noise paper is what it is about
+    statement = backend.lexical.search(backend.lexical.analyze("articles exist"), limit=5)
+    assert statement.ids.tolist() == [backend.store.key_of("noise")]
+
+
 def test_score_gives_the_search_scores_of_given_papers(backend: Backend) -> None:
     _loaded(backend)
     query = backend.lexical.analyze("diffusion transformer")

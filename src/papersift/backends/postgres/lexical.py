@@ -31,6 +31,11 @@ query ranks them. Documents holding only the query's common words are left out, 
 would rank them last; a query of common words only takes the documents holding all of
 them. A library whose words are all rarer than that is searched exactly.
 
+A query phrased as a question or request is read as the embedded ranker reads it
+(:func:`papersift.phrasing.is_request`): its request phrasing and the fuller stop list of
+:mod:`papersift.stopwords` are removed before PostgreSQL analyses it, so "What articles
+exist which deal with time sharing?" is searched for ``time`` and ``share`` on both backends.
+
 ``terms`` (highlighting, "why it matched") analyses text word by word, each word once per
 process, so a page of results costs at most one round trip.
 """
@@ -51,8 +56,10 @@ from psycopg import sql
 from papersift.backends.base import LexicalQuery, PaperStore
 from papersift.backends.postgres.connections import Database
 from papersift.backends.postgres.filters import filter_sql
+from papersift.phrasing import is_request, strip_request
 from papersift.query import Filters, ParsedQuery, parse_query
 from papersift.ranking import Hits
+from papersift.stopwords import STOPWORDS
 
 __all__ = ["FullTextRanker", "Plan", "tsquery_literal"]
 
@@ -104,6 +111,14 @@ class Plan:
     idf: tuple[float, ...] = ()
     #: the documents' mean length (distinct lexemes) when the frequencies were counted
     mean_length: float = 1.0
+
+
+def free_text(text: str) -> str:
+    """A query's free text as it is analysed: for a question or request, without its request
+    phrasing and the fuller stop list's words; otherwise as written (see the module)."""
+    if not is_request(text):
+        return text
+    return " ".join(w for w in _WORD.findall(strip_request(text)) if w.lower() not in STOPWORDS)
 
 
 def candidate_query(free: list[str], frequency: dict[str, int], budget: int) -> str:
@@ -184,7 +199,7 @@ class FullTextRanker:
         """How a parsed query runs (worked out once per query: two round trips)."""
         found = self._plans.get(parsed)
         if found is None:
-            free, *phrases = self._lexemes([parsed.text, *parsed.phrases])
+            free, *phrases = self._lexemes([free_text(parsed.text), *parsed.phrases])
             unique = list(dict.fromkeys(free))
             scored = list(dict.fromkeys([*unique, *(t for p in phrases for t in p)]))
             frequency = {str(w): int(n) for w, n in self._db.rows(
