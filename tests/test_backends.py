@@ -93,6 +93,23 @@ def test_every_mode_honours_the_filters(pair: tuple[Library, Library], mode: str
     assert len(both[0] & both[1]) >= 10  # the same dense side; lexical ranks differ
 
 
+def test_a_query_of_common_words_ranks_a_bounded_set_on_postgres(
+        pair: tuple[Library, Library], monkeypatch: pytest.MonkeyPatch) -> None:
+    """When even the query's rarest word is too common, PostgreSQL ranks only the first
+    CANDIDATES papers holding all of its words (the cost of a search is bounded)."""
+    from papersift.backends.postgres import lexical
+
+    _, postgres = pair
+    everywhere = len(postgres.search("learning", mode="lexical", limit=200))
+    assert everywhere > 40
+    monkeypatch.setattr(lexical, "CANDIDATES", 25)
+    with Library(postgres.backend.location) as fresh:  # plans made with the smaller budget
+        bounded = fresh.search("learning", mode="lexical", limit=200)
+        assert len(bounded) == 25
+        assert all("learn" in fresh.backend.lexical.terms(f"{r.paper.title} {r.paper.abstract}")
+                   for r in bounded)
+
+
 def test_similar_papers_and_votes_agree(pair: tuple[Library, Library]) -> None:
     embedded, postgres = pair
     paper = embedded.daily().papers[0]
