@@ -131,7 +131,8 @@ class EncoderBundle:
                    sha256=hashlib.sha256(model).hexdigest())
 
     def load(self, threads: int) -> Encoder:
-        """The encoder, on this (worker) machine, with ``threads`` intra-op threads."""
+        """The encoder, on this (worker) machine, running ``threads`` texts at once (one
+        thread each)."""
         from papersift.encoders.onnx_runtime import OnnxEncoder
 
         if hashlib.sha256(self.model).hexdigest() != self.sha256:
