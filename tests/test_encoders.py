@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -267,3 +268,21 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="does not exist"):
         load_encoder(str(tmp_path / "nowhere"))
 
+
+
+def _encode_in_child(encoder: Encoder, texts: list[str], expected: np.ndarray) -> None:
+    os._exit(0 if np.array_equal(encoder.encode(texts), expected) else 1)
+
+
+def test_a_forked_process_encodes_with_its_own_lanes(int8: Encoder) -> None:
+    """A process forked after the encoder ran (a server's worker, a job) gets lanes of its
+    own instead of waiting forever on its parent's threads, which it does not have."""
+    texts = ["graph neural networks", "protein folding with transformers", "ranking"] * 3
+    expected = int8.encode(texts)  # the parent's lanes exist now
+    child = multiprocessing.get_context("fork").Process(
+        target=_encode_in_child, args=(int8, texts, expected))
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0

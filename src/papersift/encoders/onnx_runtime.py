@@ -90,7 +90,7 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self.lanes = max(1, threads or available_cpus())
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool)
         self._pool_lock = threading.Lock()
         options = ort.SessionOptions()
         # Parallel across texts (lanes), not inside one text's operators: one session,
@@ -141,10 +141,13 @@ class OnnxEncoder:
         return out
 
     def _workers(self) -> ThreadPoolExecutor:
-        with self._pool_lock:  # made on first use: after any fork, in the process using it
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="encoder")
-            return self._pool
+        """The lanes' threads, made on first use in this process (a forked child inherits
+        the parent's pool object but not its threads, so it makes its own)."""
+        with self._pool_lock:
+            if self._pool is None or self._pool[0] != os.getpid():
+                self._pool = (os.getpid(),
+                              ThreadPoolExecutor(self.lanes, thread_name_prefix="encoder"))
+            return self._pool[1]
 
     def _run(self, token_ids: list[int]) -> np.ndarray:
         """One text's vector, from one model run of that text alone."""
