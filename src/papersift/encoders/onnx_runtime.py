@@ -86,7 +86,7 @@ class OnnxEncoder:
         self.built = False  # set by load_minilm_onnx: whether this load exported the model
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The bundled tokenizer.json pads every text to 128 and cuts there; we cut where
-        # sentence-transformers does and pad per batch ourselves.
+        # sentence-transformers does and run each text unpadded (see the module docstring).
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self.lanes = max(1, threads or available_cpus())
