@@ -288,6 +288,11 @@ def build_million(url: str, out: Path | None) -> None:
 
 
 # ----------------------------------------------------------------------------- compare
+def voters(library: Library, ids: list[str]) -> list[tuple[str, str]]:
+    """``(paper id, voter)`` of the anonymous votes on these papers."""
+    return [(v.paper_id, v.voter) for v in library.store.vote_records(ids)]
+
+
 def compare(first: str, second: str) -> None:
     """Exit 1 unless both libraries hold the same papers, votes and current vectors."""
     a, b = Library(first), Library(second)
@@ -302,7 +307,7 @@ def compare(first: str, second: str) -> None:
         pa, pb = a.store.papers(list(ka.values())), b.store.papers(list(kb.values()))
         differ = [i for i in chunk if i not in kb or pa[ka[i]] != pb[kb[i]]]
         problems += [f"paper {i} differs" for i in differ[:5]]
-        if a.store.votes_of(chunk) != b.store.votes_of(chunk):
+        if voters(a, chunk) != voters(b, chunk):
             problems.append(f"votes differ among papers {chunk[0]}..{chunk[-1]}")
         if a.has_vectors():
             order = np.asarray([ka[i] for i in chunk if i in kb])

@@ -160,7 +160,8 @@ def test_a_copy_there_and_back_is_identical(pair: tuple[Library, Library],
         keys = {lib: lib.store.keys_of(ids) for lib in (embedded, back)}
         for paper_id in ids:
             assert back.get(paper_id) == embedded.get(paper_id)  # every field, votes too
-        assert back.store.votes_of(ids) == embedded.store.votes_of(ids)
+        assert [(v.paper_id, v.voter) for v in back.store.vote_records(ids)] == [
+            (v.paper_id, v.voter) for v in embedded.store.vote_records(ids)]
         order = [keys[embedded][i] for i in ids]
         _, mine = embedded.dense.vectors(np.asarray(order))
         _, theirs = back.dense.vectors(np.asarray([keys[back][i] for i in ids]))

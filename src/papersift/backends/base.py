@@ -263,14 +263,10 @@ class PaperStore(Protocol):
 
     def remove_vote(self, paper_id: str, voter: str) -> bool: ...
     def voted(self, paper_ids: Sequence[str], voter: str) -> set[str]: ...
-    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every anonymous vote cast here on these papers
-        (members' votes are the user store's: :meth:`UserStore.export_person`)."""
-        ...
-
     def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
         """Every anonymous vote cast here on these papers with its time and network digest,
-        by paper id and voter (for copying a library)."""
+        by paper id and voter (for copying a library; members' votes are the user store's:
+        :meth:`UserStore.export_person`)."""
         ...
 
     def import_votes(self, votes: Sequence[VoteRecord]) -> int:

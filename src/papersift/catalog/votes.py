@@ -84,18 +84,6 @@ class VoteRows:
         """Which of the papers this voter has upvoted."""
         return voted_ids(self._db, "votes.voter = ? AND votes.user IS NULL", voter, paper_ids)
 
-    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every anonymous vote cast here on these papers (members'
-        votes travel with their accounts: :meth:`export_person`)."""
-        found: list[tuple[str, str]] = []
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            found += [(r[0], r[1]) for r in self._db.execute(
-                "SELECT papers.id, votes.voter FROM votes JOIN papers ON papers.rowid = "
-                f"votes.paper WHERE papers.id IN ({marks}) AND votes.user IS NULL", chunk)]
-        return sorted(found)
-
     def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
         """Every anonymous vote on these papers with its time and network digest."""
         found: list[VoteRecord] = []

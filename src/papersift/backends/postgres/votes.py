@@ -100,15 +100,6 @@ class VoteRows:
             "OR p.votes_members <> coalesce(v.members, 0)")
         return int(row[0]) if row else 0
 
-    def votes_of(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """``(paper id, voter)`` of every anonymous vote on these papers (for copying a
-        library; members' votes travel with their accounts)."""
-        rows = self._db.rows(
-            "SELECT p.id, v.voter FROM votes v JOIN papers p ON p.key = v.paper "
-            "WHERE p.id = ANY(%s) AND v.user_id IS NULL ORDER BY p.id, v.voter",
-            (list(paper_ids),))
-        return [(str(r[0]), str(r[1])) for r in rows]
-
     def vote_records(self, paper_ids: Sequence[str]) -> list[VoteRecord]:
         """Every anonymous vote on these papers with its time and network digest."""
         rows = self._db.rows(
