@@ -35,13 +35,18 @@ compared, and a difference is an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from papersift.backends.base import Backend
-from papersift.copy_records import COMMUNITY_KINDS, CommunityKind, SubscriptionRecord
+from papersift.copy_records import (
+    COMMUNITY_KINDS,
+    CommunityKind,
+    CommunityRecord,
+    SubscriptionRecord,
+)
 from papersift.errors import LibraryError
 
 __all__ = ["CopyReport", "MigrationError", "copy_library"]
@@ -122,21 +127,35 @@ def _copy_papers(source: Backend, target: Backend, report: CopyReport, progress:
         progress("papers", done, total)
 
 
+def _alias_pages(backend: Backend, batch: int) -> Iterator[list[tuple[str, str]]]:
+    """The aliases of a library, ``batch`` at a time, in the store's order."""
+    after = ""
+    while pairs := backend.store.alias_records(after, limit=batch):
+        yield pairs
+        after = pairs[-1][0]
+
+
+def _community_pages(backend: Backend, kind: CommunityKind,
+                     batch: int) -> Iterator[list[CommunityRecord]]:
+    """A library's community rows of one kind, ``batch`` at a time, by id."""
+    after = 0
+    while records := backend.community.export_records(kind, after=after, limit=batch):
+        yield records
+        after = records[-1].id
+
+
+def _alias_count(backend: Backend) -> int:
+    return sum(len(pairs) for pairs in _alias_pages(backend, 5000))
+
+
 def _copy_aliases(source: Backend, target: Backend, report: CopyReport, progress: Progress,
                   batch: int) -> None:
     """The other ids papers are known by (after the papers they name)."""
-    after, done = "", 0
-    while pairs := source.store.alias_records(after, limit=batch):
+    done = 0
+    for pairs in _alias_pages(source, batch):
         report.aliases += target.store.import_aliases(pairs)
-        after, done = pairs[-1][0], done + len(pairs)
+        done += len(pairs)
         progress("aliases", done, None)
-
-
-def _count_aliases(backend: Backend, batch: int = 5000) -> int:
-    after, count = "", 0
-    while pairs := backend.store.alias_records(after, limit=batch):
-        after, count = pairs[-1][0], count + len(pairs)
-    return count
 
 
 def _copy_community(source: Backend, target: Backend, report: CopyReport,
@@ -144,24 +163,22 @@ def _copy_community(source: Backend, target: Backend, report: CopyReport,
     """Subscriptions, the outbox, submissions and comments by id (after the people they
     name), page by page in id order: a comment's parent is copied before it."""
     for kind in COMMUNITY_KINDS:
-        after, done = 0, 0
-        while records := source.community.export_records(kind, after=after, limit=batch):
+        done = 0
+        for records in _community_pages(source, kind, batch):
             report.community[kind] = (report.community.get(kind, 0)
                                       + target.community.import_records(records))
-            after, done = records[-1].id, done + len(records)
+            done += len(records)
             progress(_LABELS[kind], done, None)
 
 
 def _community_counts(backend: Backend, batch: int = 500) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"saved searches": 0}
     for kind in COMMUNITY_KINDS:
-        after, counts[_LABELS[kind]] = 0, 0
-        while records := backend.community.export_records(kind, after=after, limit=batch):
+        counts[_LABELS[kind]] = 0
+        for records in _community_pages(backend, kind, batch):
             counts[_LABELS[kind]] += len(records)
-            searches = sum(len(r.searches) for r in records if isinstance(r, SubscriptionRecord))
-            counts["saved searches"] = counts.get("saved searches", 0) + searches
-            after = records[-1].id
-    counts.setdefault("saved searches", 0)
+            counts["saved searches"] += sum(len(r.searches) for r in records
+                                            if isinstance(r, SubscriptionRecord))
     return counts
 
 
@@ -243,7 +260,7 @@ def _compare(source: Backend, target: Backend, report: CopyReport) -> None:
     report.counts["votes with a network"] = (_networked(source), _networked(target))
     report.counts["kept votes"] = (len(source.store.kept_vote_records()),
                                    len(target.store.kept_vote_records()))
-    report.counts["aliases"] = (_count_aliases(source), _count_aliases(target))
+    report.counts["aliases"] = (_alias_count(source), _alias_count(target))
     theirs = _people_counts(target)
     for what, n in _people_counts(source).items():
         report.counts[what] = (n, theirs.get(what, 0))
