@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -169,9 +171,27 @@ async def _client(n: int, server: Server, work: Workload, stop: float, log: Log)
                 log.votes[(n, path.split("/")[3])] = bool(response.json()["voted"])
 
 
+def database_processes(library: Path | str) -> list[Any]:
+    """The PostgreSQL server holding ``library`` (a postgresql:// URL on this machine): the
+    process listening on its port and that process's children; none for a directory. Only
+    this server counts: another PostgreSQL on the machine (a test run's) is not the load's."""
+    import psutil
+
+    if not str(library).startswith(("postgresql://", "postgres://")):
+        return []
+    port = urlsplit(str(library)).port or 5432
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port \
+                and conn.pid:
+            root = psutil.Process(conn.pid)
+            return [root, *root.children(recursive=True)]
+    raise RuntimeError(f"no process on this machine listens on port {port} of {library}")
+
+
 def cpu_seconds(server: Server) -> dict[str, float]:
     """CPU seconds (user + system) used so far by the server's processes (the one started
-    and its workers), by PostgreSQL's processes on this machine, and by this client."""
+    and its workers), by the PostgreSQL server holding its library (its processes now: a
+    backend that exited during the window is missed), and by this client."""
     import psutil
 
     def used(process: psutil.Process) -> float:
@@ -182,9 +202,8 @@ def cpu_seconds(server: Server) -> dict[str, float]:
             return 0.0
 
     root = psutil.Process(server.pid)
-    database = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
     return {"server": used(root) + sum(used(c) for c in root.children(recursive=True)),
-            "database": sum(used(p) for p in database),
+            "database": sum(used(p) for p in database_processes(server.library)),
             "client": used(psutil.Process())}
 
 
