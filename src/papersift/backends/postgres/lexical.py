@@ -31,7 +31,8 @@ query ranks them. Documents holding only the query's common words are left out, 
 would rank them last; a query of common words only takes the documents holding all of
 them, and of those only the first :data:`CANDIDATES` the index gives are ranked (the
 scan stops there: "An Efficient and" holds one lexeme, ``effici``, in 18,115 of 75k
-papers, and ranking all of them took 80 ms; 33 ms with the scan stopped). A library whose words are all rarer than that is searched exactly.
+papers, and ranking all of them took 80 ms; 33 ms with the scan stopped). A library
+whose words are all rarer than that is searched exactly.
 
 A query phrased as a question or request is read as the embedded ranker reads it
 (:func:`papersift.phrasing.is_request`): its request phrasing and the fuller stop list of
