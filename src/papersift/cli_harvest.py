@@ -296,36 +296,46 @@ def _harvest_once(lib: Any, scheduler: Any, show: bool, embed: bool) -> None:
 
 
 def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
-    """Keep the harvest (and embedding) jobs here until Ctrl-C; a line per finished run."""
-    import time
+    """Keep the harvest (and embedding) jobs here until Ctrl-C; a line per finished run.
+
+    Ctrl-C sets an event (a signal handler) rather than raising where the main thread
+    happens to be: a KeyboardInterrupt raised inside a finalizer is printed and dropped by
+    Python, which left this loop running; and the handler is in place before the jobs
+    start, so no Ctrl-C falls between the two. A second Ctrl-C while the jobs stop raises
+    as usual and exits at once (130)."""
+    import signal
+    import threading
 
     from papersift import cli
     from papersift.harvest import JOB, HarvestError, format_duration
 
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        entries = scheduler.start()
-    except HarvestError as error:
-        raise cli.UserError(str(error)) from None
-    if embed:
-        lib.start_jobs(embed=True)
-    names = ", ".join(e.source for e in entries)
-    cli.err.print(f"harvesting {cli._escape(names)} every {format_duration(entries[0].every)}"
-                  "; Ctrl-C stops (what was harvested is kept)")
-    seen = None
-    try:
-        while True:
-            time.sleep(1)
+        try:
+            entries = scheduler.start()
+        except HarvestError as error:
+            raise cli.UserError(str(error)) from None
+        if embed:
+            lib.start_jobs(embed=True)
+        names = ", ".join(e.source for e in entries)
+        cli.err.print(f"harvesting {cli._escape(names)} every "
+                      f"{format_duration(entries[0].every)}; Ctrl-C stops (what was harvested "
+                      "is kept)")
+        seen = None
+        while not stop.wait(1):
             job = next((j for j in lib.status().jobs if j.name == JOB), None)
             if job is not None and job.finished_at is not None and job.finished_at != seen:
                 seen = job.finished_at
                 cli.err.print(cli._escape(job.describe()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    cli.err.print("stopping: the harvest ends after the page in hand")
+    try:
+        lib.close()
     except KeyboardInterrupt:
-        cli.err.print("stopping: the harvest ends after the page in hand")
-        try:
-            lib.close()
-        except KeyboardInterrupt:
-            raise SystemExit(130) from None
-        cli.err.print("stopped; the next run goes on where this one stopped")
+        raise SystemExit(130) from None
+    cli.err.print("stopped; the next run goes on where this one stopped")
 
 
 def _show_sources(lib: Any) -> None:
