@@ -300,7 +300,7 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
 
     Ctrl-C sets an event (a signal handler) rather than raising where the main thread
     happens to be: a KeyboardInterrupt raised inside a finalizer is printed and dropped by
-    Python, which left this loop running; and the handler is in place before the jobs
+    Python, which can leave this loop running; and the handler is in place before the jobs
     start, so no Ctrl-C falls between the two. A second Ctrl-C while the jobs stop raises
     as usual and exits at once (130)."""
     import signal
