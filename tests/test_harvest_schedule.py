@@ -324,6 +324,28 @@ def test_harvest_run_every_stops_cleanly_on_ctrl_c_and_goes_on_later(
     assert _list_starts(repo) == 1  # the second run resumed the list with its token
 
 
+def test_harvest_run_every_started_with_sigint_ignored_keeps_ignoring_it(
+        tmp_path: Path, slow_repository: tuple[LoopbackServer, OaiRepository]) -> None:
+    server, _ = slow_repository
+    loop = subprocess.Popen([*PAPERSIFT, "-L", str(tmp_path / "lib"), "harvest", "run",
+                             "--every", "6h", "--no-embed", "--setting",
+                             f"oai_url={server.url}/oai", "--setting", "schedule=arxiv:cs@1d",
+                             "--setting", "oai_first_days=0", "--setting", "min_interval=0.4"],
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        _wait_for(lambda: len(server.log) >= 2, 60, "the harvest to start")
+        loop.send_signal(signal.SIGINT)
+        time.sleep(2)
+        assert loop.poll() is None  # as a shell's `cmd &` asks: SIGINT does not stop it
+        loop.terminate()
+        _, stderr = loop.communicate(timeout=30)
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    assert "stopping" not in stderr
+
+
 @pytest.mark.slow
 def test_serve_harvest_with_two_workers_harvests_once_and_serves_the_new_papers(
         tmp_path: Path, arxiv_sample: Path, records: list[Record],

@@ -310,7 +310,9 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
     from papersift.harvest import JOB, HarvestError, format_duration
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:  # started with SIGINT ignored (`cmd &`): it stays so
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         try:
             entries = scheduler.start()
@@ -329,7 +331,8 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
                 seen = job.finished_at
                 cli.err.print(cli._escape(job.describe()))
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous)
     cli.err.print("stopping: the harvest ends after the page in hand")
     try:
         lib.close()

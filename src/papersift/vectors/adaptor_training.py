@@ -35,10 +35,10 @@ __all__ = ["TAU", "train_adaptor"]
 #: Temperature of the full vectors' softmax over a candidate list. The codes' softmax
 #: starts at the same temperature (its learned scale is initialised to ``1 / TAU``): a
 #: teacher much sharper than the codes' starting scale spends the first hundreds of steps
-#: on the scale instead of the map. Measured on the 75k vectors (``benchmarks/nested.py``,
-#: 2,000 held-out queries, 500 steps): 0.02 with the scale starting at e^3 kept the full
-#: top 10 within the 32/64-dim top 100 at .876/.977; 0.05 and 0.1 with the scale started
-#: at ``1 / TAU``, .896/.984 and .899/.986; 0.2, .898/.986.
+#: on the scale instead of the map. Measured on the 75k vectors (scratch runs with
+#: ``benchmarks/nested.py``'s split and measure, 500 steps): 0.02 with the scale starting
+#: at e^3 kept the full top 10 within the 32/64-dim top 100 at .876/.977; 0.05 and 0.1
+#: with the scale started at ``1 / TAU``, .896/.984 and .899/.986; 0.2, .898/.986.
 TAU = 0.1
 #: Neighbours of each anchor ranked by the full vectors (the candidate pool).
 POOL = 1000
