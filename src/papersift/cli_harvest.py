@@ -311,7 +311,8 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
 
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.SIG_IGN:  # started with SIGINT ignored (`cmd &`): it stays so
+    handled = previous is not signal.SIG_IGN  # started with it ignored (`cmd &`): it stays so
+    if handled:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         try:
@@ -331,7 +332,7 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
                 seen = job.finished_at
                 cli.err.print(cli._escape(job.describe()))
     finally:
-        if previous is not signal.SIG_IGN:
+        if handled:
             signal.signal(signal.SIGINT, previous)
     cli.err.print("stopping: the harvest ends after the page in hand")
     try:
