@@ -298,22 +298,29 @@ def _harvest_once(lib: Any, scheduler: Any, show: bool, embed: bool) -> None:
 def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
     """Keep the harvest (and embedding) jobs here until Ctrl-C; a line per finished run.
 
-    Ctrl-C sets an event (a signal handler) rather than raising where the main thread
+    Ctrl-C sets a flag (a signal handler) rather than raising where the main thread
     happens to be: a KeyboardInterrupt raised inside a finalizer is printed and dropped by
     Python, which can leave this loop running; and the handler is in place before the jobs
-    start, so no Ctrl-C falls between the two. A second Ctrl-C while the jobs stop raises
-    as usual and exits at once (130)."""
+    start, so no Ctrl-C falls between the two. The handler takes no lock: one that set a
+    `threading.Event` could wait forever on the event's lock when the signal came while
+    this thread held it. A second Ctrl-C while the jobs stop raises as usual and exits at
+    once (130)."""
     import signal
-    import threading
+    import time
 
     from papersift import cli
     from papersift.harvest import JOB, HarvestError, format_duration
 
-    stop = threading.Event()
+    stop_asked = False
+
+    def ask_stop(*_: object) -> None:
+        nonlocal stop_asked
+        stop_asked = True
+
     previous = signal.getsignal(signal.SIGINT)
     handled = previous is not signal.SIG_IGN  # started with it ignored (`cmd &`): it stays so
     if handled:
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, ask_stop)
     try:
         try:
             entries = scheduler.start()
@@ -325,12 +332,15 @@ def _harvest_every(lib: Any, scheduler: Any, embed: bool) -> None:
         cli.err.print(f"harvesting {cli._escape(names)} every "
                       f"{format_duration(entries[0].every)}; Ctrl-C stops (what was harvested "
                       "is kept)")
-        seen = None
-        while not stop.wait(1):
-            job = next((j for j in lib.status().jobs if j.name == JOB), None)
-            if job is not None and job.finished_at is not None and job.finished_at != seen:
-                seen = job.finished_at
-                cli.err.print(cli._escape(job.describe()))
+        seen, next_look = None, 0.0
+        while not stop_asked:
+            if time.monotonic() >= next_look:  # a line per finished run, looked for each second
+                next_look = time.monotonic() + 1
+                job = next((j for j in lib.status().jobs if j.name == JOB), None)
+                if job is not None and job.finished_at is not None and job.finished_at != seen:
+                    seen = job.finished_at
+                    cli.err.print(cli._escape(job.describe()))
+            time.sleep(0.1)
     finally:
         if handled:
             signal.signal(signal.SIGINT, previous)
