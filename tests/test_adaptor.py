@@ -123,3 +123,31 @@ def test_index_on_adaptor_codes_reaches_its_target(
     loaded = FaissAdaptiveIndex.load(tmp_path / "ix")
     assert loaded.adaptor is not None and loaded.adaptor.info == index.adaptor.info  # type: ignore[union-attr]
     np.testing.assert_array_equal(loaded.search(queries, 10).ids, found)
+
+
+def test_a_memory_budget_keeps_the_index_within_it(
+        minilm: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    base, queries = minilm
+    ids = np.arange(len(base), dtype=np.int64) * 3
+    adaptor = Adaptor.fit(base, train=False)
+    free = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor)
+    free.save(tmp_path / "free")
+    free = FaissAdaptiveIndex.load(tmp_path / "free")
+    assert free.bits == 8 and isinstance(free.pos_ids, np.memmap)
+    unbound = free.memory_bytes() / free.count  # at 12,000 rows the lists' share is large
+    budget = unbound - 30  # 8-bit codes of 128 dims do not fit, 4-bit ones (64 less) do
+    tight = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor,
+                                     memory=budget)
+    assert tight.bits == 4 and tight.tuning["memory_budget"] == budget
+    tight.save(tmp_path / "tight")
+    tight = FaissAdaptiveIndex.load(tmp_path / "tight")
+    assert tight.bits == 4
+    assert tight.memory_bytes() / tight.count <= budget
+    assert unbound - tight.memory_bytes() / tight.count == pytest.approx(64, abs=1)
+    truth = ids[exact_search(base, np.arange(len(base)), queries, 10).ids]
+    found = tight.search(queries, 10).ids
+    assert np.mean([len(np.intersect1d(f, t)) / 10
+                    for f, t in zip(found, truth, strict=True)]) >= 0.88
+    least = FaissAdaptiveIndex.least_memory(len(base), base.shape[1], adaptor=True)
+    with pytest.raises(ValueError, match="smallest needs"):
+        FaissAdaptiveIndex.build(ids, base, adaptor=adaptor, memory=least - 5)

@@ -213,3 +213,21 @@ def test_adaptive_index_serves_a_library_above_the_threshold(
     again.embed()
     hits = again.search("holography black hole entropy", mode="semantic", limit=3)
     assert hits[0].paper.id == "new-1"
+
+
+def test_an_index_memory_budget_too_small_leaves_the_index_as_it_was(
+    tmp_path: Path, encoder: Encoder, embedded_once: Path
+) -> None:
+    lib = embedded_copy(embedded_once, tmp_path / "lib", encoder, Settings(exact_below=100))
+    said = lib.build_index(recall=0.9)
+    assert "8-bit codes" in said and "bytes per vector in RAM" in said
+    saved = (tmp_path / "lib" / "vectors").rglob("index/index.json")
+    [meta] = list(saved)
+    before = meta.read_bytes()
+    from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
+
+    least = FaissAdaptiveIndex.least_memory(lib.dense.count, 384)
+    with pytest.raises(ValueError, match=f"the least is about {least:.0f}"):
+        lib.build_index(recall=0.9, memory=least - 1)
+    assert meta.read_bytes() == before
+    lib.close()

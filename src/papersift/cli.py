@@ -392,16 +392,23 @@ def embed(ctx: click.Context, encoder: str | None, progress: bool | None, wait: 
 @click.option("--adaptor", is_flag=True,
               help="Train a Matryoshka adaptor on the vectors first (minutes; needs torch) "
                    "and score candidates on its shorter codes.")
+@click.option("--memory", type=click.FloatRange(min=1), default=None, metavar="BYTES",
+              help="RAM per vector the index may hold (codes, ids, lists; the full vectors "
+                   "stay on disk): 4-bit codes where 8-bit ones do not fit.")
 @click.pass_context
-def index(ctx: click.Context, recall: float | None, adaptor: bool) -> None:
+def index(ctx: click.Context, recall: float | None, adaptor: bool,
+          memory: float | None) -> None:
     """Rebuild the vector index, tuned to a recall target.
 
-    Example: papersift index --recall 0.98 --adaptor
+    Example: papersift index --recall 0.98 --adaptor --memory 150
     """
     lib = _library(ctx)
     if not lib.has_vectors():
         raise UserError("no vectors yet: run `papersift embed` first")
-    err.print(lib.build_index(recall=recall, adaptor=adaptor))
+    try:
+        err.print(lib.build_index(recall=recall, adaptor=adaptor, memory=memory))
+    except ValueError as error:
+        raise UserError(f"{error}; the index was left as it was") from None
 
 
 @main.command()

@@ -361,9 +361,12 @@ class Library(Curation, VoteLedger):
         finally:
             lock.release()
 
-    def build_index(self, *, recall: float | None = None, adaptor: bool = False) -> str:
+    def build_index(self, *, recall: float | None = None, adaptor: bool = False,
+                    memory: float | None = None) -> str:
         """Rebuild the vector index, tuned to ``recall``@10 (with ``adaptor``, on the codes of
-        a Matryoshka adaptor trained on the vectors first); returns what was built."""
+        a Matryoshka adaptor trained on the vectors first; with ``memory``, within that many
+        bytes of RAM per vector); returns what was built. A ``memory`` budget no code fits
+        raises ``ValueError``, before anything is replaced."""
         dense = self.dense
         count = dense.count
         if count < self.settings.exact_below:
@@ -372,7 +375,7 @@ class Library(Curation, VoteLedger):
         rebuild = getattr(dense, "rebuild_index", None)
         if rebuild is None:
             return "this backend tunes its own index"
-        index = rebuild(recall, adaptor=adaptor)
+        index = rebuild(recall, adaptor=adaptor, memory=memory)
         return f"adaptive index over {index.count:,} vectors, {_describe_index(index)}"
 
     # -- state ----------------------------------------------------------------------------
@@ -696,9 +699,16 @@ def _describe_index(index: object) -> str:
     words = [f"tuned for recall@10 >= {tuning.get('target', 'its target')} against exact"]
     for name, label in (("nprobe", "lists probed"), ("d_s", "prefix dims"),
                         ("rerank", "candidates re-ranked at full length")):
-        value = getattr(params, name, None)
+        value = getattr(params, name, None) or getattr(index, name, None)
         if value:
             words.append(f"{value} {label}")
+    bits = getattr(index, "bits", None)
+    if bits:
+        words.append(f"{bits}-bit codes")
+    memory = getattr(index, "memory_bytes", None)
+    count = getattr(index, "count", 0)
+    if memory is not None and count:
+        words.append(f"{memory() / count:.0f} bytes per vector in RAM")
     trained = getattr(index, "adaptor", None)
     if trained is not None:
         words.append(f"candidates scored on Matryoshka adaptor codes "

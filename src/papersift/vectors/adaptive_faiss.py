@@ -5,7 +5,8 @@ prefixes are nested, clustered at full length, candidates are scored on a short 
 the best ``rerank`` of them are re-ranked on the full-length float32 vectors (memory-mapped
 after :meth:`load`). The difference is the middle stage: the ``d_s``-dim prefix codes live in
 a FAISS ``IndexIVFScalarQuantizer`` (8-bit, one range for all dimensions: as accurate as
-per-dimension ranges on MiniLM and ~6% faster, measured) whose coarse quantizer holds
+per-dimension ranges on MiniLM and ~6% faster, measured; 4-bit where a memory budget asks for
+it) whose coarse quantizer holds
 the *prefixes* of the full-length centroids, and whose lists hold the rows assigned to them at
 full length. With many lists the centroids are themselves ranked in two stages (a small IVF
 over them, tuned to find 99.5% of the exact top 32), which saves about 9% of a search.
@@ -13,7 +14,8 @@ FAISS ranks the centroids and scans the probed lists in compiled SIMD code, whic
 gather-widen-multiply cannot match: at 1M vectors that stage is what made the numpy index no
 faster than FAISS IVF-Flat (see ``benchmarks/results/ann.md``).
 
-FAISS's ids are row positions in ``full``; ``pos_ids`` maps them to the caller's ids. Adds are
+FAISS's ids are row positions in ``full``; ``pos_ids`` maps them to the caller's ids (memory-
+mapped after :meth:`load` as ``full`` is: a search reads ``k`` of them, a filter all). Adds are
 encoded at once (assigned to their nearest full-length centroid); removes are tombstones plus
 a removal from the FAISS lists; :meth:`save` compacts. ``faiss-cpu`` is a dependency of
 papersift; where it cannot be imported the library falls back to the numpy index.
@@ -47,6 +49,12 @@ from papersift.vectors.tuning import pick_config, time_interleaved
 #: of the rotation, and of an adaptor's codes (which keep more of the order at each length).
 D_S_CHOICES = (96, 128, 192)
 ADAPTOR_D_S_CHOICES = (32, 48, 64, 96, 128)
+#: Bits per dimension of the candidate-stage codes: 8, unless a memory budget leaves room for
+#: no more than 4 (``FaissAdaptiveIndex.build(memory=...)``). 4-bit codes halve the codes'
+#: memory for about a tenth more scan time and a point less candidate quality (measured on the
+#: 75k vectors' 128-dim adaptor codes, ``benchmarks/code_bits.py``).
+CODE_BITS = (8, 4)
+_QUANTIZERS = {8: "QT_8bit_uniform", 4: "QT_4bit_uniform"}
 NPROBES = (1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128, 192, 256)
 RERANKS = (20, 30, 50, 75, 100, 150, 200, 300)
 TIMED_QUERIES = 200
@@ -106,6 +114,15 @@ def _coarse_quantizer(centroids: np.ndarray, queries: np.ndarray, *, seed: int =
     return coarse
 
 
+def _ram_per_vector(d: int, bits: int, n: int, nlist: int, dim: int, fixed: int) -> float:
+    """Estimated RAM per vector after :meth:`FaissAdaptiveIndex.load` with ``d``-dim,
+    ``bits``-bit codes over ``n`` rows in ``nlist`` lists: a code, its 8-byte FAISS id and a
+    live flag per row, and what does not grow with ``n``: the full-length centroids and their
+    code-length copies in the quantizer, and ``fixed`` bytes (rotation, adaptor)."""
+    lists = nlist * (dim * 4 + d * 4 + 8)
+    return -(-d * bits // 8) + 8 + 1 + (lists + fixed) / max(n, 1)
+
+
 @dataclass(frozen=True)
 class FaissParams:
     """Stage sizes: lists probed, and candidates re-ranked at full length."""
@@ -135,9 +152,13 @@ class FaissAdaptiveIndex:
     small_filter = SMALL_FILTER
 
     def __init__(self, dim: int, *, rotation: Rotation | None = None, d_s: int = 128,
-                 params: FaissParams | None = None, adaptor: Adaptor | None = None) -> None:
+                 params: FaissParams | None = None, adaptor: Adaptor | None = None,
+                 bits: int = 8) -> None:
         _faiss()
-        self.dim = int(dim)
+        if bits not in _QUANTIZERS:
+            raise ValueError(f"codes have {' or '.join(map(str, CODE_BITS))} bits per "
+                             f"dimension, not {bits}")
+        self.dim, self.bits = int(dim), int(bits)
         self.rotation = rotation or Rotation.identity(self.dim)
         # an identity rotation is skipped at search time (a 384 x 384 product is ~8 µs)
         self._rotates = not np.array_equal(self.rotation.matrix, np.eye(self.dim))
@@ -180,7 +201,7 @@ class FaissAdaptiveIndex:
               queries: np.ndarray | None = None, rotation: Rotation | None = None,
               nlist: int | None = None, d_s: int | None = None, tune_queries: int = 500,
               margin: float = 0.01, adaptor: Adaptor | None = None,
-              seed: int = 0) -> FaissAdaptiveIndex:
+              memory: float | None = None, seed: int = 0) -> FaissAdaptiveIndex:
         """Cluster (full length), encode and tune an index over ``vecs`` (unit vectors).
 
         ``recall`` is the recall@10 target against exact search, tuned for ``recall +
@@ -188,7 +209,10 @@ class FaissAdaptiveIndex:
         build and added back after (as :meth:`AdaptiveIndex.build`). ``d_s``, the
         candidate-scoring length, is tuned among :data:`D_S_CHOICES` unless given. With an
         ``adaptor`` the candidates are scored on its codes (lengths
-        :data:`ADAPTOR_D_S_CHOICES`) and the vectors are not rotated."""
+        :data:`ADAPTOR_D_S_CHOICES`) and the vectors are not rotated. ``memory``, bytes per
+        vector held in RAM after :meth:`load` (see :meth:`memory_bytes`), keeps each length
+        whose codes fit it, at the most bits (:data:`CODE_BITS`) that fit; a budget no
+        length fits is a ``ValueError`` that names the least it needs."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(np.unique(ids)) != len(ids):
             raise ValueError("ids must be unique")
@@ -211,24 +235,28 @@ class FaissAdaptiveIndex:
         target = min(1.0, recall + margin)
         # every (d_s, nprobe, rerank) reaching the target, then timed against each other in
         # interleaved rounds, so that a busy moment of a shared machine favours none of them
-        candidates: list[tuple[int, Any, FaissParams, float]] = []
+        codes = index._codes_within(sorted({min(d, index.d_s) for d in
+                                            ((d_s,) if d_s else lengths)}), memory, len(ids))
+        candidates: list[tuple[int, int, Any, FaissParams, float]] = []
         reached = False
-        for d in sorted({min(d, index.d_s) for d in ((d_s,) if d_s else lengths)}):
-            index.d_s = d
+        for d, bits in codes:
+            index.d_s, index.bits = d, bits
             index._layout(ids[:n_build], rotated[:n_build], cluster[:n_build], tq, seed=seed)
             ok, choices = index._recall_choices(tq, target)
             reached |= ok
-            candidates += [(d, index.ivf, p, r) for p, r in choices if ok or not reached]
+            candidates += [(d, bits, index.ivf, p, r) for p, r in choices
+                           if ok or not reached]
         if reached:
-            candidates = [c for c in candidates if c[3] >= target]
+            candidates = [c for c in candidates if c[4] >= target]
         index.tuning = {"tuned_for": target, "queries": len(tq), "nlist": index.nlist,
                         "reached": reached, "held_out": queries is None,
-                        "adaptor": None if adaptor is None else adaptor.info.get("method")}
+                        "adaptor": None if adaptor is None else adaptor.info.get("method"),
+                        "memory_budget": memory}
         if candidates:
             latency = index._time_all(tq[:TIMED_QUERIES], candidates)
-            best = pick_config(latency, [c[3] for c in candidates])
-            index.d_s, index.ivf, index.params, predicted = candidates[best]
-            index.tuning.update(predicted_recall=predicted, d_s=index.d_s,
+            best = pick_config(latency, [c[4] for c in candidates])
+            index.d_s, index.bits, index.ivf, index.params, predicted = candidates[best]
+            index.tuning.update(predicted_recall=predicted, d_s=index.d_s, bits=index.bits,
                                 latency_ms=float(latency[best]) * 1e3)
             if index._coarse is not None:
                 index.tuning["coarse"] = {"probe": index._coarse[0],
@@ -238,6 +266,35 @@ class FaissAdaptiveIndex:
             index._append(ids[n_build:], rotated[n_build:], cluster[n_build:])
         return index
 
+    @classmethod
+    def least_memory(cls, n: int, dim: int, *, adaptor: bool = False) -> float:
+        """The smallest ``memory`` budget :meth:`build` can meet for ``n`` vectors of
+        ``dim`` dims: its shortest length at 4 bits (an estimate, as the build's own)."""
+        d = min(ADAPTOR_D_S_CHOICES if adaptor else D_S_CHOICES)
+        fixed = dim * dim * 4 + (2 * dim * max(ADAPTOR_D_S_CHOICES) * 4 if adaptor else 0)
+        return _ram_per_vector(d, CODE_BITS[-1], n, default_nlist(n, n), dim, fixed)
+
+    def _codes_within(self, lengths: list[int], memory: float | None,
+                      n: int) -> list[tuple[int, int]]:
+        """(length, bits) to try: every length at 8 bits without a budget; with one, each
+        length at the most bits whose estimated RAM per vector fits it."""
+        if memory is None:
+            return [(d, CODE_BITS[0]) for d in lengths]
+        fixed = self.rotation.matrix.nbytes
+        if self.adaptor is not None:
+            fixed += self.adaptor.doc.nbytes + self.adaptor.query.nbytes
+
+        def estimate(d: int, bits: int) -> float:
+            return _ram_per_vector(d, bits, n, len(self.centroids), self.dim, fixed)
+
+        fits = [(d, next((b for b in CODE_BITS if estimate(d, b) <= memory), 0))
+                for d in lengths]
+        if not any(b for _, b in fits):
+            least = min(estimate(d, CODE_BITS[-1]) for d in lengths)
+            raise ValueError(f"no candidate-stage code fits {memory:g} bytes per vector: the "
+                             f"smallest needs {least:.0f} (codes, FAISS ids, lists)")
+        return [(d, b) for d, b in fits if b]
+
     def _layout(self, ids: np.ndarray, rotated: np.ndarray, cluster: np.ndarray,
                 queries: np.ndarray, *, seed: int = 0) -> None:
         """A fresh FAISS index over ``rotated`` (rows in list ``cluster``), trained here; its
@@ -246,7 +303,8 @@ class FaissAdaptiveIndex:
         quantizer = _coarse_quantizer(self._codes(self.centroids), self._query_codes(queries),
                                       seed=seed)
         ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.d_s, len(self.centroids),
-                                            faiss.ScalarQuantizer.QT_8bit_uniform,
+                                            getattr(faiss.ScalarQuantizer,
+                                                    _QUANTIZERS[self.bits]),
                                             faiss.METRIC_INNER_PRODUCT, False)
         ivf.own_fields = True  # the quantizer was disowned by Python
         rng = np.random.default_rng(seed)
@@ -322,10 +380,10 @@ class FaissAdaptiveIndex:
                 out.append((FaissParams(grid[g], rerank), float(table[g, r])))
         return True, out
 
-    def _time_all(self, qrot: np.ndarray, candidates: list[tuple[int, Any, FaissParams,
+    def _time_all(self, qrot: np.ndarray, candidates: list[tuple[int, int, Any, FaissParams,
                                                                  float]]) -> np.ndarray:
-        """Median seconds per single-query search of each (d_s, ivf, params, _), timed in
-        interleaved rounds."""
+        """Median seconds per single-query search of each (d_s, bits, ivf, params, _), timed
+        in interleaved rounds."""
 
         def searcher(d: int, ivf: Any, params: FaissParams) -> Callable[[np.ndarray], object]:
             def search(q: np.ndarray) -> object:
@@ -334,7 +392,8 @@ class FaissAdaptiveIndex:
             return search
 
         kept = (self.d_s, self.ivf)
-        latency = time_interleaved(qrot, [searcher(d, ivf, p) for d, ivf, p, _ in candidates])
+        latency = time_interleaved(qrot, [searcher(d, ivf, p)
+                                          for d, _, ivf, p, _ in candidates])
         self.d_s, self.ivf = kept
         return latency
 
@@ -543,7 +602,7 @@ class FaissAdaptiveIndex:
             arrays["ivf"] = _faiss().serialize_index(self.ivf)
         for name, array in arrays.items():
             atomic_save(path / f"{name}.npy", np.asarray(array))
-        meta = {"kind": self.kind, "dim": self.dim, "d_s": self.d_s,
+        meta = {"kind": self.kind, "dim": self.dim, "d_s": self.d_s, "bits": self.bits,
                 "params": asdict(self.params), "count": self.count, "tuning": self.tuning,
                 "faiss": self.ivf is not None,
                 "adaptor": None if self.adaptor is None else self.adaptor.info}
@@ -551,16 +610,19 @@ class FaissAdaptiveIndex:
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Self:
-        """Open a saved index; the full-length vectors stay memory-mapped on disk."""
+        """Open a saved index; the full-length vectors, the ids and the rows' lists stay
+        memory-mapped on disk (a search reads the ids of its results only; the lists are
+        read when the index is compacted)."""
         path = Path(directory)
         meta = json.loads((path / "index.json").read_text())
         adaptor = Adaptor.load(path) if meta.get("adaptor") is not None else None
         index = cls(meta["dim"], rotation=Rotation.load(path / "rotation.npy"),
-                    d_s=meta["d_s"], params=FaissParams(**meta["params"]), adaptor=adaptor)
+                    d_s=meta["d_s"], params=FaissParams(**meta["params"]), adaptor=adaptor,
+                    bits=meta.get("bits", 8))
         index.centroids = np.load(path / "centroids.npy")
         index.full = np.load(path / "full.npy", mmap_mode="r")
-        index.pos_ids = np.load(path / "pos_ids.npy")
-        index.cluster = np.load(path / "cluster.npy")
+        index.pos_ids = np.load(path / "pos_ids.npy", mmap_mode="r")
+        index.cluster = np.load(path / "cluster.npy", mmap_mode="r")
         index.alive = np.ones(len(index.pos_ids), bool)
         if meta.get("faiss"):
             index.ivf = _faiss().deserialize_index(np.load(path / "ivf.npy"))
@@ -569,17 +631,17 @@ class FaissAdaptiveIndex:
         return index
 
     def memory_bytes(self) -> int:
-        """Bytes held in RAM: the FAISS codes (``d_s`` bytes plus an 8-byte id per row),
-        centroids, ids and bookkeeping; not the memory-mapped full-length vectors."""
+        """Bytes held in RAM: the FAISS codes (``d_s`` bytes, or half that at 4 bits, plus an
+        8-byte id per row), centroids, live flags and rows added since the load; not the
+        memory-mapped arrays (after :meth:`load`: full-length vectors, ids, rows' lists)."""
         held = [self.centroids, self.rotation.matrix, self.pos_ids, self.cluster, self.alive,
-                self.more]
+                self.more, self.full]
         if self.adaptor is not None:
             held += [self.adaptor.doc, self.adaptor.query]
-        if not isinstance(self.full, np.memmap):
-            held.append(np.asarray(self.full))
+        held = [a for a in held if not isinstance(a, np.memmap)]
         ivf = 0
         if self.ivf is not None:  # codes and ids, and the quantizer's centroid prefixes:
             ivf = self.ivf.ntotal * (self.ivf.code_size + 8) + self.nlist * self.d_s * 4
             if self._coarse is not None:  # held in super-lists, with ids and super-centroids
                 ivf += self.nlist * 8 + self._coarse[1] * self.d_s * 4
-        return int(sum(a.nbytes for a in held) + ivf)
+        return int(sum(np.asarray(a).nbytes for a in held) + ivf)
