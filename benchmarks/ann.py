@@ -210,7 +210,12 @@ def run_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
         [(AdaptiveIndex, None, None)] if numpy_index else [])
     adaptive.append((FaissAdaptiveIndex, None, None))
     if adaptor is not None:
-        adaptive += [(FaissAdaptiveIndex, adaptor, budget) for budget in (None, *memory)]
+        least = FaissAdaptiveIndex.least_memory(len(base), base.shape[1], adaptor=True)
+        for budget in (b for b in memory if b < least):  # the lists' share is too large
+            print(f"memory budget {budget:g} B skipped at {len(base):,} vectors: the least "
+                  f"is about {least:.0f}", flush=True)
+        adaptive += [(FaissAdaptiveIndex, adaptor, budget)
+                     for budget in (None, *(b for b in memory if b >= least))]
     return [*(_adaptive_method(cls, base, queries, truth, tune_queries, with_adaptor, budget)
               for cls, with_adaptor, budget in adaptive),
             *_other_methods(base, queries, truth, hnsw=hnsw, exact_queries=exact_queries)]
