@@ -133,7 +133,7 @@ def test_a_memory_budget_keeps_the_index_within_it(
     free = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor)
     free.save(tmp_path / "free")
     free = FaissAdaptiveIndex.load(tmp_path / "free")
-    assert free.bits == 8 and isinstance(free.pos_ids, np.memmap)
+    assert free.bits == 8 and isinstance(free.pos_ids.base, np.memmap)  # a plain view of it
     unbound = free.memory_bytes() / free.count  # at 12,000 rows the lists' share is large
     budget = unbound - 30  # 8-bit codes of 128 dims do not fit, 4-bit ones (64 less) do
     tight = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor,

@@ -135,6 +135,20 @@ def test_single_vector_query(index: VectorIndex, data: tuple[np.ndarray, np.ndar
     assert index.search(vecs[3], 1).ids[0, 0] == ids[3]
 
 
+def test_a_query_alone_gets_what_it_gets_in_a_batch(index: VectorIndex) -> None:
+    # 2,000 of the 3,000: more than the tuned probes reach (about 1,300 rows for the FAISS
+    # index), so a lone query must probe on as a batch does
+    queries = clustered(6, seed=11)
+    batch = index.search(queries, 2000)
+    assert (batch.ids >= 0).all()
+    for row, query in enumerate(queries):
+        alone = index.search(query, 2000)
+        # the same scores; ids alike but for near-ties (a batch's matrix product and a lone
+        # query's can differ in the last bits)
+        np.testing.assert_allclose(alone.scores[0], batch.scores[row], atol=1e-5)
+        assert len(np.intersect1d(alone.ids[0], batch.ids[row])) >= 1990
+
+
 def test_remove_and_add(index: VectorIndex, data: tuple[np.ndarray, np.ndarray]) -> None:
     ids, vecs = data
     assert index.remove(ids[:10]) == 10
