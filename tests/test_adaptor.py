@@ -131,10 +131,13 @@ def test_a_memory_budget_keeps_the_index_within_it(
     ids = np.arange(len(base), dtype=np.int64) * 3
     adaptor = Adaptor.fit(base, train=False)
     free = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor)
+    built_says = free.memory_bytes(as_loaded=True)  # the full vectors are still in RAM here
+    assert free.memory_bytes() - built_says >= free.full.nbytes
     free.save(tmp_path / "free")
     free = FaissAdaptiveIndex.load(tmp_path / "free")
     assert free.bits == 8 and isinstance(free.pos_ids.base, np.memmap)  # a plain view of it
     unbound = free.memory_bytes() / free.count  # at 12,000 rows the lists' share is large
+    assert built_says == pytest.approx(unbound * free.count, rel=0.01)
     budget = unbound - 30  # 8-bit codes of 128 dims do not fit, 4-bit ones (64 less) do
     tight = FaissAdaptiveIndex.build(ids, base, recall=0.9, d_s=128, adaptor=adaptor,
                                      memory=budget)

@@ -708,7 +708,8 @@ def _describe_index(index: object) -> str:
     memory = getattr(index, "memory_bytes", None)
     count = getattr(index, "count", 0)
     if memory is not None and count:
-        words.append(f"{memory() / count:.0f} bytes per vector in RAM")
+        # as a server that opens it holds it: the full vectors stay on disk
+        words.append(f"{memory(as_loaded=True) / count:.0f} bytes per vector in RAM")
     trained = getattr(index, "adaptor", None)
     if trained is not None:
         words.append(f"candidates scored on Matryoshka adaptor codes "

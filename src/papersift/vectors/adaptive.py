@@ -477,13 +477,14 @@ class AdaptiveIndex:
         index._written()
         return index
 
-    def memory_bytes(self) -> int:
+    def memory_bytes(self, *, as_loaded: bool = False) -> int:
         """Bytes of the arrays held in RAM: everything but the full-length vectors once they
-        are memory-mapped (after :meth:`load`), which live on disk and in the page cache."""
+        are memory-mapped (after :meth:`load`), which live on disk and in the page cache.
+        ``as_loaded``: what it would hold once saved and loaded again (after a build)."""
         held = [self.centroids, self.scale, self.rotation.matrix, self.lists.ids,
                 self.lists.codes, self.lists.offsets, self.lists.alive, *self._views.values(),
                 *(v for v in asdict(self.overflow).values())]
-        if not isinstance(self.lists.full, np.memmap):
+        if not as_loaded and not isinstance(self.lists.full, np.memmap):
             held.append(self.lists.full)
         return int(sum(a.nbytes for a in held))
 

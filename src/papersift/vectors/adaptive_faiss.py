@@ -651,12 +651,14 @@ class FaissAdaptiveIndex:
         index._written()
         return index
 
-    def memory_bytes(self) -> int:
+    def memory_bytes(self, *, as_loaded: bool = False) -> int:
         """Bytes held in RAM: the FAISS codes (``d_s`` bytes, or half that at 4 bits, plus an
         8-byte id per row), centroids, live flags and rows added since the load; not the
-        memory-mapped arrays (after :meth:`load`: full-length vectors, ids, rows' lists)."""
-        held = [self.centroids, self.rotation.matrix, self.pos_ids, self.cluster, self.alive,
-                self.more, self.full]
+        memory-mapped arrays (after :meth:`load`: full-length vectors, ids, rows' lists).
+        ``as_loaded``: what it would hold once saved and loaded again (after a build)."""
+        held = [self.centroids, self.rotation.matrix, self.alive]
+        if not as_loaded:  # saving folds the added rows into the mapped full vectors
+            held += [self.pos_ids, self.cluster, self.full, self.more]
         if self.adaptor is not None:
             held += [self.adaptor.doc, self.adaptor.query]
         held = [a for a in held if not _mapped(a)]
