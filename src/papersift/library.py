@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -145,6 +146,9 @@ class LibraryStats:
     encoder: str
     vectors: int
     jobs: tuple[JobState, ...] = ()
+    #: What searches the vectors (see ``SemanticIndex.index_summary``); empty where the
+    #: backend tunes its own index or none is saved yet.
+    vector_index: dict[str, Any] = field(default_factory=dict)
 
 
 class Library(Curation, VoteLedger):
@@ -396,7 +400,12 @@ class Library(Curation, VoteLedger):
             lexical_documents=self.lexical.count, encoder=self.encoder_spec,
             vectors=self.dense.count if self.has_vectors() else 0,
             jobs=tuple(self.store.jobs()),
+            vector_index=self._index_summary(),
         )
+
+    def _index_summary(self) -> dict[str, Any]:
+        summary = getattr(self.dense, "index_summary", None)
+        return summary() if summary is not None and self.has_vectors() else {}
 
     def check(self) -> list[str]:
         """Problems found when comparing the stores with the catalog (empty: all agree).

@@ -236,6 +236,31 @@ class SemanticIndex:
         self._save_index(index)
         return index
 
+    def index_summary(self) -> dict[str, Any]:
+        """What searches the vectors, without opening it: ``{"kind": "exact"}`` below
+        :attr:`exact_below` vectors, else the saved adaptive index's kind, count, stage sizes,
+        code bits, RAM per vector once loaded, and what it was tuned for (from its
+        ``index.json``; empty when none is saved yet)."""
+        self.refresh()
+        if self.store.count < self.exact_below:
+            return {"kind": "exact", "below": self.exact_below}
+        try:
+            meta = json.loads((self.directory / "index" / "index.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        tuning = meta.get("tuning") or {}
+        params = meta.get("params") or {}
+        adaptor = meta.get("adaptor")
+        return {"kind": meta.get("kind"), "vectors": meta.get("count"),
+                "prefix_dims": meta.get("d_s", params.get("d_s")),
+                "code_bits": meta.get("bits", 32 if meta.get("code_dtype") == "float32" else 8),
+                "lists_probed": params.get("nprobe"),
+                "reranked": params.get("rerank"),
+                "ram_bytes_per_vector": meta.get("ram_bytes_per_vector"),
+                "recall_target": tuning.get("target"),
+                "memory_budget": tuning.get("memory_budget"),
+                "adaptor": adaptor.get("method") if isinstance(adaptor, dict) else None}
+
     def _save_index(self, index: AdaptiveIndex | FaissAdaptiveIndex) -> None:
         """Save beside the live index, then swap folders, so a crash leaves one whole."""
         folder, fresh, old = (self.directory / n for n in ("index", "index.new", "index.old"))

@@ -457,7 +457,9 @@ class AdaptiveIndex:
             atomic_save(path / f"{name}.npy", array)
         meta = {"kind": self.kind, "dim": self.dim, "d_c": self.d_c,
                 "code_dtype": self.code_dtype,
-                "params": asdict(self.params), "count": self.count, "tuning": self.tuning}
+                "params": asdict(self.params), "count": self.count, "tuning": self.tuning,
+                "ram_bytes_per_vector": round(self.memory_bytes(as_loaded=True)
+                                              / max(self.count, 1), 1)}
         atomic_write(path / "index.json", json.dumps(meta, indent=1).encode())
 
     @classmethod

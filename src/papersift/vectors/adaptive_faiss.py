@@ -624,6 +624,8 @@ class FaissAdaptiveIndex:
             atomic_save(path / f"{name}.npy", np.asarray(array))
         meta = {"kind": self.kind, "dim": self.dim, "d_s": self.d_s, "bits": self.bits,
                 "params": asdict(self.params), "count": self.count, "tuning": self.tuning,
+                "ram_bytes_per_vector": round(self.memory_bytes(as_loaded=True)
+                                              / max(self.count, 1), 1),
                 "faiss": self.ivf is not None,
                 "adaptor": None if self.adaptor is None else self.adaptor.info}
         atomic_write(path / "index.json", json.dumps(meta, indent=1).encode())
