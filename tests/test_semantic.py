@@ -221,7 +221,7 @@ def test_an_index_memory_budget_too_small_leaves_the_index_as_it_was(
     lib = embedded_copy(embedded_once, tmp_path / "lib", encoder, Settings(exact_below=100))
     said = lib.build_index(recall=0.9)
     assert "8-bit codes" in said and "bytes per vector in RAM" in said
-    summary = lib.stats().vector_index  # read from the saved index, as `papersift stats` does
+    summary = lib.vector_index()  # read from the saved index, as `papersift stats` does
     assert summary["kind"] == "adaptive-faiss" and summary["code_bits"] == 8
     assert summary["vectors"] == lib.dense.count and summary["memory_budget"] is None
     assert f"{summary['ram_bytes_per_vector']:.0f} bytes per vector in RAM" in said
@@ -241,5 +241,5 @@ def test_stats_say_a_small_library_is_searched_exactly(
     tmp_path: Path, encoder: Encoder, embedded_once: Path
 ) -> None:
     lib = embedded_copy(embedded_once, tmp_path / "lib", encoder)
-    assert lib.stats().vector_index == {"kind": "exact", "below": 20_000}
+    assert lib.vector_index() == {"kind": "exact", "below": 20_000}
     lib.close()

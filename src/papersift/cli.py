@@ -18,7 +18,13 @@ from rich.console import Console
 from papersift import __version__, sources
 from papersift.encoders import EncoderError
 from papersift.errors import LibraryError, LockBusy
-from papersift.library import DEFAULT_PATH, Library, LibraryStats, RayOptions
+from papersift.library import (
+    DEFAULT_PATH,
+    Library,
+    LibraryStats,
+    RayOptions,
+    describe_vector_index,
+)
 from papersift.papers import Paper
 from papersift.people import PersonError, normalize_email
 from papersift.progress_bars import Bars
@@ -276,8 +282,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     lib = _library(ctx)
     stats, status, sources = lib.stats(), lib.status(), source_statuses(lib)
+    vector_index = lib.vector_index()
     if as_json:
-        data = _stats_json(stats, status.coverage) | {"harvests": [s.to_dict() for s in sources]}
+        data = _stats_json(stats, status.coverage) | {
+            "vector_index": vector_index, "harvests": [s.to_dict() for s in sources]}
         click.echo(json.dumps(data, indent=1, default=str))
         return
     store = stats.store
@@ -290,8 +298,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
                  "ingest` again or `papersift reindex`)"))
     out.print(f"  vectors ({_escape(stats.encoder)}): {stats.vectors:,} "
               f"({100 * status.coverage:.0f}% of the papers)")
-    if stats.vector_index:
-        out.print(f"  vector index: {_escape(_describe_vector_index(stats.vector_index))}")
+    if vector_index:
+        out.print(f"  vector index: {_escape(describe_vector_index(vector_index))}")
     if store.top_categories:
         top = ", ".join(f"{c} {n:,}" for c, n in list(store.top_categories.items())[:6])
         out.print(f"  top categories: {_escape(top)}")
@@ -299,22 +307,6 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         out.print(f"  job {_escape(job.describe())}")
     for source in sources:
         out.print(f"  harvest {_escape(source.describe())}")
-
-
-def _describe_vector_index(summary: dict[str, Any]) -> str:
-    if summary.get("kind") == "exact":
-        return f"exact search (the adaptive index from {summary.get('below', 0):,} vectors)"
-    words = [f"{summary.get('kind')} over {summary.get('vectors') or 0:,} vectors",
-             f"{summary.get('prefix_dims')}-dim {summary.get('code_bits')}-bit codes"
-             + (" of a Matryoshka adaptor" if summary.get("adaptor") else ""),
-             f"{summary.get('lists_probed')} lists probed, {summary.get('reranked')} re-ranked"]
-    if summary.get("ram_bytes_per_vector") is not None:
-        words.append(f"{summary['ram_bytes_per_vector']:.0f} bytes per vector in RAM"
-                     + (f" (budget {summary['memory_budget']:g})"
-                        if summary.get("memory_budget") else ""))
-    if summary.get("recall_target") is not None:
-        words.append(f"tuned for recall@10 {summary['recall_target']}")
-    return ", ".join(words)
 
 
 def _stats_json(stats: LibraryStats, coverage: float) -> dict[str, Any]:

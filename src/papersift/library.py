@@ -53,6 +53,7 @@ __all__ = [
     "LibraryStatus",
     "Progress",
     "RayOptions",
+    "describe_vector_index",
     "open",
 ]
 
@@ -146,9 +147,6 @@ class LibraryStats:
     encoder: str
     vectors: int
     jobs: tuple[JobState, ...] = ()
-    #: What searches the vectors (see ``SemanticIndex.index_summary``); empty where the
-    #: backend tunes its own index or none is saved yet.
-    vector_index: dict[str, Any] = field(default_factory=dict)
 
 
 class Library(Curation, VoteLedger):
@@ -379,8 +377,8 @@ class Library(Curation, VoteLedger):
         rebuild = getattr(dense, "rebuild_index", None)
         if rebuild is None:
             return "this backend tunes its own index"
-        index = rebuild(recall, adaptor=adaptor, memory=memory)
-        return f"adaptive index over {index.count:,} vectors, {_describe_index(index)}"
+        rebuild(recall, adaptor=adaptor, memory=memory)
+        return describe_vector_index(self.vector_index())
 
     # -- state ----------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
@@ -400,10 +398,12 @@ class Library(Curation, VoteLedger):
             lexical_documents=self.lexical.count, encoder=self.encoder_spec,
             vectors=self.dense.count if self.has_vectors() else 0,
             jobs=tuple(self.store.jobs()),
-            vector_index=self._index_summary(),
         )
 
-    def _index_summary(self) -> dict[str, Any]:
+    def vector_index(self) -> dict[str, Any]:
+        """What searches the vectors, read from the saved index without opening it (see
+        ``SemanticIndex.index_summary``; :func:`describe_vector_index` says it in words);
+        empty where the backend tunes its own index or none is saved yet."""
         summary = getattr(self.dense, "index_summary", None)
         return summary() if summary is not None and self.has_vectors() else {}
 
@@ -701,28 +701,21 @@ class Library(Curation, VoteLedger):
         return self.store.take_token(key, burst, per_minute)
 
 
-def _describe_index(index: object) -> str:
-    """The tuned stages of an adaptive index, in words."""
-    params = getattr(index, "params", None)
-    tuning = getattr(index, "tuning", {}) or {}
-    words = [f"tuned for recall@10 >= {tuning.get('target', 'its target')} against exact"]
-    for name, label in (("nprobe", "lists probed"), ("d_s", "prefix dims"),
-                        ("rerank", "candidates re-ranked at full length")):
-        value = getattr(params, name, None) or getattr(index, name, None)
-        if value:
-            words.append(f"{value} {label}")
-    bits = getattr(index, "bits", None)
-    if bits:
-        words.append(f"{bits}-bit codes")
-    memory = getattr(index, "memory_bytes", None)
-    count = getattr(index, "count", 0)
-    if memory is not None and count:
-        # as a server that opens it holds it: the full vectors stay on disk
-        words.append(f"{memory(as_loaded=True) / count:.0f} bytes per vector in RAM")
-    trained = getattr(index, "adaptor", None)
-    if trained is not None:
-        words.append(f"candidates scored on Matryoshka adaptor codes "
-                     f"({trained.info.get('method')})")
+def describe_vector_index(summary: Mapping[str, Any]) -> str:
+    """A :meth:`Library.vector_index` summary in words, as ``papersift stats`` and
+    ``papersift index`` print it."""
+    if summary.get("kind") == "exact":
+        return f"exact search (the adaptive index from {summary.get('below', 0):,} vectors)"
+    words = [f"{summary.get('kind')} over {summary.get('vectors') or 0:,} vectors",
+             f"{summary.get('prefix_dims')}-dim {summary.get('code_bits')}-bit codes"
+             + (" of a Matryoshka adaptor" if summary.get("adaptor") else ""),
+             f"{summary.get('lists_probed')} lists probed, {summary.get('reranked')} re-ranked"]
+    if summary.get("ram_bytes_per_vector") is not None:
+        words.append(f"{summary['ram_bytes_per_vector']:.0f} bytes per vector in RAM"
+                     + (f" (budget {summary['memory_budget']:g})"
+                        if summary.get("memory_budget") else ""))
+    if summary.get("recall_target") is not None:
+        words.append(f"tuned for recall@10 {summary['recall_target']}")
     return ", ".join(words)
 
 

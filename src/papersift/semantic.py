@@ -218,10 +218,11 @@ class SemanticIndex:
         ids = self.store.ids(snap)
         vecs = np.asarray(self.store.vectors(snap), dtype=np.float32)
         if _faiss_available():
-            least = FaissAdaptiveIndex.least_memory(len(ids), self.dim, adaptor=adaptor)
-            if memory is not None and memory < least:  # said before minutes of training
-                raise ValueError(f"no index over {len(ids):,} vectors fits {memory:g} bytes "
-                                 f"per vector in RAM: the least is about {least:.0f}")
+            if memory is not None:  # refused before minutes of training
+                least = FaissAdaptiveIndex.least_memory(len(ids), self.dim, adaptor=adaptor)
+                if memory < least:
+                    raise ValueError(f"no index over {len(ids):,} vectors fits {memory:g} "
+                                     f"bytes per vector in RAM: the least is about {least:.0f}")
             trained = Adaptor.fit(vecs) if adaptor else None
             index: AdaptiveIndex | FaissAdaptiveIndex = FaissAdaptiveIndex.build(
                 ids, vecs, recall=recall or self.recall, adaptor=trained, memory=memory)
@@ -241,8 +242,7 @@ class SemanticIndex:
         :attr:`exact_below` vectors, else the saved adaptive index's kind, count, stage sizes,
         code bits, RAM per vector once loaded, and what it was tuned for (from its
         ``index.json``; empty when none is saved yet)."""
-        self.refresh()
-        if self.store.count < self.exact_below:
+        if self.count < self.exact_below:
             return {"kind": "exact", "below": self.exact_below}
         try:
             meta = json.loads((self.directory / "index" / "index.json").read_text())
