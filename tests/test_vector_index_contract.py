@@ -242,3 +242,11 @@ def test_save_load_roundtrip(kind: str, index: VectorIndex, tmp_path: Path,
     loaded.remove(ids[3:4])
     assert loaded.count == 2999
     assert loaded.search(vecs[:3], 1).ids[:, 0].tolist() == ids[:3].tolist()
+    # the scores are the stored vectors' inner products, read from the memory-mapped rows
+    # (before the add) and from those and the rows added since (after it)
+    by_id = dict(zip(ids.tolist(), vecs, strict=True))
+    both = np.vstack([vecs[:3], queries])
+    for hits, q in ((after, queries), (loaded.search(both, 10), both)):
+        expected = [[float(by_id[i] @ v) for i in row]
+                    for row, v in zip(hits.ids.tolist(), q, strict=True)]
+        np.testing.assert_allclose(hits.scores, expected, atol=1e-5)
