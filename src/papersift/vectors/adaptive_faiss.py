@@ -146,6 +146,8 @@ class FaissParams:
         as :meth:`papersift.vectors.adaptive.Params.scaled`)."""
         b = 1.0 if budget is None else max(float(budget), 1e-3)
         more = max(1.0, k / 10)
+        if b == 1.0 and more == 1.0 and self.nprobe <= nlist and self.rerank >= k:
+            return self  # as tuned: the common search, without a new object
         return FaissParams(min(nlist, max(1, round(self.nprobe * b * more**0.5))),
                            max(k, round(self.rerank * b * more)))
 
@@ -190,7 +192,6 @@ class FaissAdaptiveIndex:
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
         self._count: int | None = None
         self._probe_params: dict[int, tuple[Any, ...]] = {}  # nprobe -> FAISS parameters
-        self._query_maps: dict[int, np.ndarray] = {}  # d_s -> the adaptor's query map, contiguous
 
     @property
     def ivf(self) -> Any:
@@ -352,16 +353,10 @@ class FaissAdaptiveIndex:
         return np.ascontiguousarray(np.asarray(rows)[:, :self.d_s], np.float32)
 
     def _query_codes(self, qr: np.ndarray) -> np.ndarray:
-        """The candidate-stage codes of (rotated) queries: :meth:`Adaptor.queries` through a
-        contiguous copy of the map's first ``d_s`` columns (a strided slice costs ~1 µs a
-        search), else the ``d_s``-dim prefix."""
-        if self.adaptor is None:
-            return np.ascontiguousarray(qr[:, :self.d_s], np.float32)
-        qmap = self._query_maps.get(self.d_s)
-        if qmap is None:
-            qmap = self._query_maps[self.d_s] = np.ascontiguousarray(
-                self.adaptor.query[:, :self.d_s], np.float32)
-        return np.asarray(qr, np.float32) @ qmap
+        """The candidate-stage codes of (rotated) queries."""
+        if self.adaptor is not None:
+            return self.adaptor.queries(qr, self.d_s)
+        return np.ascontiguousarray(qr[:, :self.d_s], np.float32)
 
     def _recall_choices(self, queries: np.ndarray, recall: float) -> tuple[
             bool, list[tuple[FaissParams, float]]]:
@@ -490,10 +485,7 @@ class FaissAdaptiveIndex:
             return self._exact(qr, k, np.flatnonzero(self.alive))
         else:
             pos = None
-        # as tuned (for 10 results) unless a budget or more results ask for more
-        p = self.params if budget is None and k <= 10 else self.params.scaled(budget, k,
-                                                                               self.nlist)
-        return self._search_rotated(qr, k, p, pos)
+        return self._search_rotated(qr, k, self.params.scaled(budget, k, self.nlist), pos)
 
     # ------------------------------------------------------------------ stages
     def _search_rotated(self, qr: np.ndarray, k: int, p: FaissParams,
