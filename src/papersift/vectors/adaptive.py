@@ -33,7 +33,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from papersift.vectors.clustering import assign, kmeans
+from papersift.vectors.clustering import assign, list_centroids
 from papersift.vectors.index import Hits, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
 from papersift.vectors.store import atomic_save, atomic_write
@@ -163,7 +163,7 @@ class AdaptiveIndex:
         ids, rotated, n_build = held_out_split(ids, vecs, rot, tune_queries=tune_queries,
                                                queries=queries, seed=seed)
         k = nlist or default_nlist(n_build, len(ids))
-        index.centroids = kmeans(rotated[:n_build, :index.d_c], k, seed=seed)
+        index.centroids = list_centroids(rotated[:n_build, :index.d_c], k, seed=seed)
         cluster = assign(rotated[:, :index.d_c], index.centroids)
         tuning_queries = rotated[n_build:] if queries is None else rot.apply(queries)
         index.tuning = tune(index, ids[:n_build], rotated[:n_build], cluster[:n_build],

@@ -39,7 +39,7 @@ from papersift.vectors.adaptive import (
     held_out_split,
 )
 from papersift.vectors.adaptor import Adaptor
-from papersift.vectors.clustering import assign, kmeans
+from papersift.vectors.clustering import assign, list_centroids
 from papersift.vectors.exact import exact_search
 from papersift.vectors.index import Hits, allowed_mask, as_queries, checked_new, empty_hits
 from papersift.vectors.nested import Rotation, fit_rotation
@@ -242,7 +242,7 @@ class FaissAdaptiveIndex:
         ids, rotated, n_build = held_out_split(ids, vecs, rot, tune_queries=tune_queries,
                                                queries=queries, seed=seed)
         k = nlist or default_nlist(n_build, len(ids))
-        index.centroids = kmeans(rotated[:n_build], k, seed=seed)
+        index.centroids = list_centroids(rotated[:n_build], k, seed=seed)
         cluster = assign(rotated, index.centroids)
         tq = rotated[n_build:] if queries is None else rot.apply(queries)
         target = min(1.0, recall + margin)
