@@ -4,11 +4,12 @@ The adaptive index (with the Matryoshka adaptor) is built on the same synthetic 
 ``benchmarks/ann.py`` (its generator, calibrated and seeded the same way) once per k-means
 setting ``ROWSxITERS`` (rows sampled per list, Lloyd iterations); ``40x10`` is k-means' own
 default, which the index used before. For each build: its time, how even the lists are, the
-recall@10 and codes scanned per query at the same stage sizes (nprobe swept, 100 re-ranked),
-the stage sizes the tuner chose, and the single-query time of every tuned index, timed in
-interleaved rounds (one thread) against the first setting's, after one untimed pass over
-the queries on each (the earlier builds' memory-mapped pages are evicted by the later
-ones). The settings are applied through ``papersift.vectors.clustering.LIST_ROWS`` and
+recall@10 and codes scanned per query at the same stage sizes (nprobe swept, 100
+re-ranked), the stage sizes the tuner chose, and the single-query time of every tuned index,
+timed in interleaved rounds (one thread) against the first setting's, after one untimed
+pass over the queries on each (in the run of 2026-12-01, without it, the first round of the
+first two indexes read about twice the later rounds: their memory-mapped pages were cold).
+The settings are applied through ``papersift.vectors.clustering.LIST_ROWS`` and
 ``LIST_ITERS``, the constants the index reads.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/list_training.py \\
@@ -27,7 +28,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ann import calibrate, load_real
+from ann import calibrate, load_real, recall
 from common import DATA, machine, publish
 from papersift.vectors import clustering, exact_search
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex, FaissParams
@@ -44,10 +45,6 @@ def setting(text: str) -> tuple[int, int]:
         return int(rows), int(iters)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected ROWSxITERS, e.g. 64x20") from None
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
 
 
 def sweep(index: FaissAdaptiveIndex, queries: np.ndarray, truth: np.ndarray) -> list[str]:
@@ -104,14 +101,13 @@ def main(argv: list[str] | None = None) -> None:
                          *sweep(index, queries, truth), f"{p.nprobe}, {p.rerank}"])
             print(" | ".join(rows[-1]), flush=True)
             indexes.append(index)
-        for index in indexes:  # warm: each index's pages mapped and cached before timing
-            for q in queries:
-                index.search(q[None, :], 10)
+        # one untimed pass, which also gives each tuned index's results: its memory-mapped
+        # pages are read in before timing (they are cold after the later builds)
+        found = [np.array([ix.search(q[None, :], 10).ids[0] for q in queries])
+                 for ix in indexes]
         times = np.stack([time_interleaved(
             queries, [lambda q, ix=ix: ix.search(q[None, :], 10) for ix in indexes])
             for _ in range(args.rounds)])
-        found = [np.array([ix.search(q[None, :], 10).ids[0] for q in queries])
-                 for ix in indexes]
     lists = indexes[0].nlist
     head = ["rows a list x iterations", "build s", "largest list / size CV",
             *(f"nprobe {p}: recall@10 / codes" for p in NPROBES), "tuned nprobe, rerank",

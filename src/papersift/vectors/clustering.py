@@ -10,10 +10,10 @@ ASSIGN_ROWS = 8192
 #: iterations (k-means' own defaults are 40 and 10). At 1M synthetic MiniLM-like vectors in
 #: 4,000 lists, 64 rows a list and 20 iterations made the lists more even (largest 1,079
 #: rows against 1,296, mean 250) and better: at 24 lists probed recall@10 0.960 against
-#: 0.952, with 2% fewer codes scanned; the tuned index searched 3-8% faster (interleaved
-#: rounds). 20 iterations on 40 rows a list changed nothing; 128 rows a list was 1-2% faster
-#: again at 2.6x the build time (``benchmarks/list_training.py``; BENCHMARKS.md, "How the
-#: lists are trained").
+#: 0.952, with 2% fewer codes scanned; the tuned index searched 3-10% faster (interleaved
+#: rounds, two runs). 20 iterations on 40 rows a list changed nothing; 128 rows a list was
+#: 1-2% faster again at 2.6x the build time (``benchmarks/list_training.py``; BENCHMARKS.md,
+#: "How the lists are trained").
 LIST_ROWS = 64
 LIST_ITERS = 20
 
