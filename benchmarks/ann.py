@@ -11,7 +11,9 @@ of RAM per vector on (a) the real MiniLM vectors of the 75k arXiv sample and (b)
 vectors (default 1,000,000) drawn from a Gaussian mixture fitted to the real ones, with
 queries from held-out real papers. The generator is validated at the real size first: its
 FAISS IVF-Flat recall-vs-nprobe curve and 10th-neighbour cosine quantiles are printed beside
-the real ones with the tolerance they must meet.
+the real ones with the tolerance they must meet. Every method is built first and then all
+are timed together, in interleaved rounds (``--rounds``), so that the machine's drift over a
+run reaches every method alike (see :func:`measure`).
 
 Example::
 
@@ -23,6 +25,7 @@ Writes ``benchmarks/results/ann.md`` and ``docs/ann-recall-latency.png``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import platform
@@ -65,12 +68,23 @@ class Point:
 
 
 @dataclass
+class Run:
+    """One operating point to time: its setting, its search (one query in, ids out) and what
+    must be set on the index before it runs."""
+
+    setting: str
+    search: Callable[[np.ndarray], np.ndarray]
+    prepare: Callable[[], None] = lambda: None
+
+
+@dataclass
 class Method:
     name: str
     build_s: float
     bytes_per_vector: float
     points: list[Point] = field(default_factory=list)
     disk_bytes_per_vector: float = 0.0
+    runs: list[Run] = field(default_factory=list, repr=False)
 
 
 # ---------------------------------------------------------------------------- data
@@ -201,11 +215,13 @@ def faiss_ivf(base: np.ndarray) -> tuple[object, float]:
 def run_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
                 hnsw: bool, exact_queries: int, numpy_index: bool = True,
                 adaptor: Adaptor | None = None, memory: tuple[float, ...] = (),
-                tune_queries: np.ndarray | None = None) -> list[Method]:
+                tune_queries: np.ndarray | None = None, rounds: int = 3) -> list[Method]:
     """Every method on ``base``; the adaptive indexes are tuned on their own held-out
     vectors, or on ``tune_queries`` (real papers disjoint from ``queries``) for a synthetic
     base. ``adaptor`` (trained on ``base``) adds the FAISS-backed index with it, once
-    without a memory budget and once within each of ``memory`` (bytes per vector)."""
+    without a memory budget and once within each of ``memory`` (bytes per vector). All
+    methods are built first, then timed together (:func:`measure`); exact search last,
+    on the first ``exact_queries`` queries."""
     adaptive: list[tuple[Any, Adaptor | None, float | None]] = (
         [(AdaptiveIndex, None, None)] if numpy_index else [])
     adaptive.append((FaissAdaptiveIndex, None, None))
@@ -216,18 +232,46 @@ def run_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
                   f"is about {least:.0f}", flush=True)
         adaptive += [(FaissAdaptiveIndex, adaptor, budget)
                      for budget in (None, *(b for b in memory if b >= least))]
-    return [*(_adaptive_method(cls, base, queries, truth, tune_queries, with_adaptor, budget)
-              for cls, with_adaptor, budget in adaptive),
-            *_other_methods(base, queries, truth, hnsw=hnsw, exact_queries=exact_queries)]
+    with contextlib.ExitStack() as keep:  # the saved adaptive indexes, until timed
+        methods = [*(_adaptive_method(keep, cls, base, tune_queries, with_adaptor, budget)
+                     for cls, with_adaptor, budget in adaptive),
+                   *_other_methods(base, hnsw=hnsw)]
+        measure(methods, queries, truth, rounds)
+    return [*methods, _exact_method(base, queries[:exact_queries], truth[:exact_queries])]
 
 
-def _adaptive_method(cls: type[AdaptiveIndex] | type[FaissAdaptiveIndex], base: np.ndarray,
-                     queries: np.ndarray, truth: np.ndarray,
+def measure(methods: list[Method], queries: np.ndarray, truth: np.ndarray,
+            rounds: int) -> None:
+    """Time every operating point of every method in ``rounds`` interleaved rounds and set
+    the methods' points: each round times all the points of each method in turn, the
+    methods' order rotated by one from round to round, so that a drift in the machine's
+    speed over the minutes of a run falls on every method alike instead of on whichever
+    was timed last (two runs a day apart differed by 15% for every method). A point's p50
+    and p99 are the medians of its rounds'; its recall is the first round's (the results
+    do not change between rounds)."""
+    seen: dict[int, list[tuple[np.ndarray, float, float]]] = {}
+    for r in range(rounds):
+        shift = r % len(methods)
+        for m in methods[shift:] + methods[:shift]:
+            for run in m.runs:
+                run.prepare()
+                seen.setdefault(id(run), []).append(timed(run.search, queries))
+        print(f"timing round {r + 1}/{rounds} done", flush=True)
+    for m in methods:
+        m.points = [Point(run.setting, recall(seen[id(run)][0][0], truth),
+                          float(np.median([t[1] for t in seen[id(run)]])),
+                          float(np.median([t[2] for t in seen[id(run)]])))
+                    for run in m.runs]
+        print(m, flush=True)
+
+
+def _adaptive_method(keep: contextlib.ExitStack,
+                     cls: type[AdaptiveIndex] | type[FaissAdaptiveIndex], base: np.ndarray,
                      tune_queries: np.ndarray | None, adaptor: Adaptor | None = None,
                      memory: float | None = None) -> Method:
-    """Build one adaptive index, save it and load it back (served as deployed: its full
-    vectors memory-mapped), then sweep its budget. Its build time includes the adaptor's
-    training (``adaptor.info['seconds']``)."""
+    """Build one adaptive index, save it and load it back from a folder ``keep`` holds
+    (served as deployed: its full vectors memory-mapped); its budgets are the points to
+    time. Its build time includes the adaptor's training (``adaptor.info['seconds']``)."""
     ids = np.arange(len(base), dtype=np.int64)
     start = time.perf_counter()
     if adaptor is not None:
@@ -236,18 +280,16 @@ def _adaptive_method(cls: type[AdaptiveIndex] | type[FaissAdaptiveIndex], base: 
     else:
         built = cls.build(ids, base, queries=tune_queries)
     build_s = time.perf_counter() - start + (adaptor.info.get("seconds", 0) if adaptor else 0)
-    with tempfile.TemporaryDirectory() as tmp:
-        built.save(tmp)
-        del built
-        index = cls.load(tmp)
-        disk = sum(f.stat().st_size for f in Path(tmp).iterdir())
-        m = Method(_describe(index), build_s, index.memory_bytes() / index.count,
-                   disk_bytes_per_vector=disk / index.count)
-        for budget in BUDGETS:
-            found, p50, p99 = timed(lambda q, b=budget: index.search(q, 10, budget=b).ids,
-                                    queries)
-            m.points.append(Point(f"budget {budget}", recall(found, truth), p50, p99))
-    print(m, flush=True)
+    tmp = keep.enter_context(tempfile.TemporaryDirectory())
+    built.save(tmp)
+    del built
+    index = cls.load(tmp)
+    disk = sum(f.stat().st_size for f in Path(tmp).iterdir())
+    m = Method(_describe(index), build_s, index.memory_bytes() / index.count,
+               disk_bytes_per_vector=disk / index.count)
+    m.runs = [Run(f"budget {budget}", lambda q, b=budget: index.search(q, 10, budget=b).ids)
+              for budget in BUDGETS]
+    print(f"built {m.name} in {build_s:.0f} s", flush=True)
     return m
 
 
@@ -275,41 +317,38 @@ def _describe(index: AdaptiveIndex | FaissAdaptiveIndex) -> str:
             f"nprobe {p.nprobe}, rerank {p.rerank}; {tuned})")
 
 
-def _other_methods(base: np.ndarray, queries: np.ndarray, truth: np.ndarray, *,
-                   hnsw: bool, exact_queries: int) -> list[Method]:
+def _other_methods(base: np.ndarray, *, hnsw: bool) -> list[Method]:
+    """FAISS IVF-Flat (its nprobe swept) and, with ``hnsw``, FAISS HNSW (efSearch swept)."""
     import faiss
-
-    methods = []
-    ids = np.arange(len(base), dtype=np.int64)
 
     ivf, build = faiss_ivf(base)
     m = Method(f"FAISS IVF-Flat (nlist {ivf.nlist})", build, base.shape[1] * 4 + 8)
-    for nprobe in (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 128, 256):
-        ivf.nprobe = nprobe
-        found, p50, p99 = timed(lambda q: ivf.search(q, 10)[1], queries)
-        m.points.append(Point(f"nprobe {nprobe}", recall(found, truth), p50, p99))
-    methods.append(m)
-    print(m, flush=True)
-
+    m.runs = [Run(f"nprobe {nprobe}", lambda q: ivf.search(q, 10)[1],
+                  lambda n=nprobe: setattr(ivf, "nprobe", n))
+              for nprobe in (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 128, 256)]
+    methods = [m]
     if hnsw:
         start = time.perf_counter()
         h = faiss.IndexHNSWFlat(base.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
         h.add(base)
         m = Method("FAISS HNSW (M 32, efConstruction 40)", time.perf_counter() - start,
                    base.shape[1] * 4 + 32 * 2 * 4 * 1.05)
-        for ef in (16, 32, 48, 64, 96, 128, 192, 256):
-            h.hnsw.efSearch = ef
-            found, p50, p99 = timed(lambda q: h.search(q, 10)[1], queries)
-            m.points.append(Point(f"efSearch {ef}", recall(found, truth), p50, p99))
+        m.runs = [Run(f"efSearch {ef}", lambda q: h.search(q, 10)[1],
+                      lambda ef=ef: setattr(h.hnsw, "efSearch", ef))
+                  for ef in (16, 32, 48, 64, 96, 128, 192, 256)]
         methods.append(m)
-        print(m, flush=True)
-
-    found, p50, p99 = timed(lambda q: exact_search(base, ids, q, 10).ids,
-                            queries[:exact_queries])
-    methods.append(Method("exact numpy (float32)", 0.0, base.shape[1] * 4 + 8,
-                          [Point("-", recall(found, truth[:exact_queries]), p50, p99)]))
-    print(methods[-1], flush=True)
     return methods
+
+
+def _exact_method(base: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> Method:
+    """Exact numpy search, timed on its own (its one point is the reference for recall, and
+    it is 1,000 times slower than the others)."""
+    ids = np.arange(len(base), dtype=np.int64)
+    found, p50, p99 = timed(lambda q: exact_search(base, ids, q, 10).ids, queries)
+    m = Method("exact numpy (float32)", 0.0, base.shape[1] * 4 + 8,
+               [Point("-", recall(found, truth), p50, p99)])
+    print(m, flush=True)
+    return m
 
 
 # ---------------------------------------------------------------------------- generator
@@ -521,6 +560,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="training steps of the adaptor (0: no adaptor)")
     ap.add_argument("--memory-budgets", type=float, nargs="*", default=[],
                     help="bytes per vector: the adaptor's index is also built within each")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved timing rounds over all built methods (see measure())")
     ap.add_argument("--hnsw-max", type=int, default=None,
                     help="run HNSW only on bases of at most N vectors (its build is the slowest)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ann.md")
@@ -532,7 +573,8 @@ def main(argv: list[str] | None = None) -> None:
     lines = [f"# ANN benchmark\n\nCommand: `python benchmarks/ann.py {' '.join(sys.argv[1:])}`",
              f"Machine: {machine()}. Real vectors: {args.real.name}, {len(real):,} base + "
              f"{len(queries)} held-out real papers as queries. Single-query latency, one query "
-             "at a time; BLAS/OpenMP threads: "
+             f"at a time, every method's points timed in {args.rounds} interleaved rounds "
+             "(median of the rounds' p50 and p99); BLAS/OpenMP threads: "
              f"{os.environ.get('OMP_NUM_THREADS', 'default')}.", "",
              "RAM bytes/vector: for the adaptive index, the bytes of the arrays it holds in RAM "
              "after `AdaptiveIndex.load` (int8 prefix codes, ids, centroids, rotation; its "
@@ -566,7 +608,8 @@ def main(argv: list[str] | None = None) -> None:
         methods = run_methods(base, queries, truth, hnsw=hnsw,
                               exact_queries=args.exact_queries, numpy_index=not args.no_numpy,
                               adaptor=adaptor, memory=tuple(args.memory_budgets),
-                              tune_queries=tune_real if synthetic else None)
+                              tune_queries=tune_real if synthetic else None,
+                              rounds=args.rounds)
         results[f"{title} ({len(base):,})"] = methods
         lines += table(title, len(base), methods)
         args.out.parent.mkdir(parents=True, exist_ok=True)
