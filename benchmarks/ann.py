@@ -256,7 +256,10 @@ def measure(methods: list[Method], queries: np.ndarray, truth: np.ndarray,
             for run in m.runs:
                 run.prepare()
                 seen.setdefault(id(run), []).append(timed(run.search, queries))
-        print(f"timing round {r + 1}/{rounds} done", flush=True)
+        print(f"timing round {r + 1}/{rounds}, p50 ms of each point:", flush=True)
+        for m in methods:  # to the log only: how far a point moves between rounds
+            print(f"  {m.name.split(' (')[0]}: "
+                  + " ".join(f"{seen[id(run)][-1][1]:.3f}" for run in m.runs), flush=True)
     for m in methods:
         m.points = [Point(run.setting, recall(seen[id(run)][0][0], truth),
                           float(np.median([t[1] for t in seen[id(run)]])),

@@ -210,7 +210,7 @@ class SemanticIndex:
         with ``memory``, keep to codes that fit that many bytes of RAM per vector (a budget
         none fits is a ``ValueError`` raised before the adaptor is trained).
 
-        Its candidate stage runs in FAISS's compiled scan (2.35-2.77x faster than FAISS
+        Its candidate stage runs in FAISS's compiled scan (2.35-2.93x faster than FAISS
         IVF-Flat at equal recall at 1M vectors, where the numpy stage is 0.88-0.95x; see
         BENCHMARKS.md); where faiss cannot be imported, the numpy index (without adaptor).
         """
