@@ -125,6 +125,12 @@ def main() -> None:
                         help="papersift modes to score (default: all three)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    try:  # checked first: the baselines run after each corpus is embedded, which takes long
+        import bm25s  # noqa: F401
+        import Stemmer  # noqa: F401
+    except ImportError as exc:
+        sys.exit(f"benchmarks/verbose.py needs {exc.name} for its BM25 baselines: "
+                 "pip install -e '.[dev]'")
     lines = [f"command: `{shlex.join(['python', 'benchmarks/verbose.py', *sys.argv[1:]])}`",
              f"machine: {machine()}", ""]
     for folder in args.folders:
