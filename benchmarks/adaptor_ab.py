@@ -26,8 +26,18 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ann import Method, MixtureGenerator, Point, faiss_ivf, interpolated, load_real, recall
-from common import DATA, machine, publish
+from ann import (
+    Method,
+    MixtureGenerator,
+    Point,
+    base_options,
+    faiss_ivf,
+    interpolated,
+    real_split,
+    recall,
+    synthetic_base,
+)
+from common import machine, publish
 from papersift.vectors import exact_search
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 from papersift.vectors.adaptor import Adaptor
@@ -39,24 +49,19 @@ NPROBES = (16, 20, 24, 32)
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, default=DATA / "arxiv-75k-minilm.f16.npy")
-    ap.add_argument("--synthetic", type=int, default=1_000_000)
-    ap.add_argument("--queries", type=int, default=500)
+    base_options(ap, adaptor_steps=1000)
     ap.add_argument("--components", type=int, default=2000,
                     help="mixture components of the generator (what ann.py's calibration "
                          "chose for the shared 75k vectors)")
     ap.add_argument("--spread", type=float, default=1.05, help="the generator's spread (idem)")
-    ap.add_argument("--adaptor-steps", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=4, help="interleaved timings to take medians of")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    if not args.real.exists():
-        sys.exit(f"{args.real} is missing: see ../shared/data/README.md")
-    real, queries = load_real(args.real, args.queries, seed=0)
-    tune_real, fit_real = real[:args.queries], real[args.queries:]
-    gen = MixtureGenerator(fit_real, clusters=args.components)
+    real = real_split(args.real, args.queries)
+    queries, tune_real = real.queries, real.tune
+    gen = MixtureGenerator(real.fit, clusters=args.components)
     gen.spread = args.spread
-    base = gen.sample(args.synthetic, seed=11)  # ann.py's base for the same generator
+    base = synthetic_base(gen, args.synthetic)
     truth = exact_search(base, np.arange(len(base)), queries, 10).ids
     ids = np.arange(len(base), dtype=np.int64)
     adaptor = Adaptor.fit(base, steps=args.adaptor_steps)

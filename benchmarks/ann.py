@@ -102,6 +102,46 @@ def load_real(path: Path, n_queries: int, seed: int,
     return x[rows[n_queries:]], x[rows[:n_queries]]
 
 
+def base_options(ap: argparse.ArgumentParser, *, adaptor_steps: int) -> None:
+    """The options of every benchmark on the synthetic base below (``ann.py``,
+    ``list_training.py``, ``adaptor_ab.py``), with the same defaults."""
+    ap.add_argument("--real", type=Path, default=DATA / "arxiv-75k-minilm.f16.npy")
+    ap.add_argument("--synthetic", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--adaptor-steps", type=int, default=adaptor_steps,
+                    help="training steps of the adaptor (0: no adaptor)")
+
+
+@dataclass(frozen=True)
+class RealSplit:
+    """The real vectors as the benchmarks on the synthetic base use them: held-out
+    ``queries`` to evaluate on, ``tune`` (other real papers, which the adaptive indexes are
+    tuned on) and ``fit`` (the rest, which the generator is fitted to)."""
+
+    base: np.ndarray
+    queries: np.ndarray
+
+    @property
+    def tune(self) -> np.ndarray:
+        return self.base[:len(self.queries)]
+
+    @property
+    def fit(self) -> np.ndarray:
+        return self.base[len(self.queries):]
+
+
+def real_split(path: Path, n_queries: int, rows: int | None = None) -> RealSplit:
+    """:func:`load_real` with the seed every benchmark on the synthetic base uses."""
+    if not path.exists():
+        sys.exit(f"{path} is missing: see ../shared/data/README.md")
+    return RealSplit(*load_real(path, n_queries, seed=0, rows=rows))
+
+
+def synthetic_base(gen: MixtureGenerator, n: int) -> np.ndarray:
+    """The synthetic base of ``n`` vectors every such benchmark measures on."""
+    return gen.sample(n, seed=11)
+
+
 class MixtureGenerator:
     """A Gaussian mixture fitted to real vectors in their rotated (PCA) basis.
 
@@ -549,9 +589,7 @@ def train_adaptor(base: np.ndarray, steps: int) -> Adaptor:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, default=DATA / "arxiv-75k-minilm.f16.npy")
-    ap.add_argument("--synthetic", type=int, default=1_000_000)
-    ap.add_argument("--queries", type=int, default=500)
+    base_options(ap, adaptor_steps=2000)
     ap.add_argument("--exact-queries", type=int, default=50)
     ap.add_argument("--real-rows", type=int, default=None,
                     help="use only the first N rows of --real (a partial embedding file)")
@@ -559,8 +597,6 @@ def main(argv: list[str] | None = None) -> None:
                     help="mixture component counts the generator is calibrated over")
     ap.add_argument("--no-hnsw", action="store_true")
     ap.add_argument("--no-numpy", action="store_true", help="skip the numpy adaptive index")
-    ap.add_argument("--adaptor-steps", type=int, default=2000,
-                    help="training steps of the adaptor (0: no adaptor)")
     ap.add_argument("--memory-budgets", type=float, nargs="*", default=[],
                     help="bytes per vector: the adaptor's index is also built within each")
     ap.add_argument("--rounds", type=int, default=3,
@@ -570,9 +606,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ann.md")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ann-recall-latency.png")
     args = ap.parse_args(argv)
-    if not args.real.exists():
-        sys.exit(f"{args.real} is missing: embed the 75k arXiv sample first (see --real)")
-    real, queries = load_real(args.real, args.queries, seed=0, rows=args.real_rows)
+    split = real_split(args.real, args.queries, rows=args.real_rows)
+    real, queries = split.base, split.queries
     lines = [f"# ANN benchmark\n\nCommand: `python benchmarks/ann.py {' '.join(sys.argv[1:])}`",
              f"Machine: {machine()}. Real vectors: {args.real.name}, {len(real):,} base + "
              f"{len(queries)} held-out real papers as queries. Single-query latency, one query "
@@ -591,7 +626,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(lines), flush=True)
     # real papers to tune the adaptive index on the synthetic base: disjoint from the
     # evaluation queries and left out of the generator's fit
-    tune_real, fit_real = real[:args.queries], real[args.queries:]
+    tune_real, fit_real = split.tune, split.fit
     gen = calibrate(fit_real, tune_real, tuple(args.clusters))  # validated below
     rows, ok = validate(fit_real, gen.sample(len(fit_real), seed=7), queries, adaptor)
     lines += [f"## Synthetic generator validation at {len(fit_real):,} "
@@ -603,7 +638,7 @@ def main(argv: list[str] | None = None) -> None:
                         ("synthetic mixture", None)):
         synthetic = base is None
         if base is None:
-            base = gen.sample(args.synthetic, seed=11)
+            base = synthetic_base(gen, args.synthetic)
         truth = exact_search(base, np.arange(len(base)), queries, 10).ids
         hnsw = not args.no_hnsw and (args.hnsw_max is None or len(base) <= args.hnsw_max)
         if synthetic and adaptor is not None:  # as a library would: trained on its vectors

@@ -28,8 +28,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ann import calibrate, load_real, recall
-from common import DATA, machine, publish
+from ann import base_options, calibrate, real_split, recall, synthetic_base
+from common import machine, publish
 from papersift.vectors import clustering, exact_search
 from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex, FaissParams
 from papersift.vectors.adaptor import Adaptor
@@ -62,10 +62,7 @@ def sweep(index: FaissAdaptiveIndex, queries: np.ndarray, truth: np.ndarray) -> 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, default=DATA / "arxiv-75k-minilm.f16.npy")
-    ap.add_argument("--synthetic", type=int, default=1_000_000)
-    ap.add_argument("--queries", type=int, default=500)
-    ap.add_argument("--adaptor-steps", type=int, default=1000)
+    base_options(ap, adaptor_steps=1000)
     ap.add_argument("--settings", type=setting, nargs="+",
                     default=[(40, 10), (40, 20), (64, 20), (128, 20)],
                     help="ROWSxITERS per build; the first is the reference")
@@ -74,12 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing passes")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    if not args.real.exists():
-        sys.exit(f"{args.real} is missing: see ../shared/data/README.md")
-    real, queries = load_real(args.real, args.queries, seed=0)
-    tune_real, fit_real = real[:args.queries], real[args.queries:]
-    gen = calibrate(fit_real, tune_real, tuple(args.clusters))
-    base = gen.sample(args.synthetic, seed=11)  # ann.py's base
+    real = real_split(args.real, args.queries)
+    queries, tune_real = real.queries, real.tune
+    gen = calibrate(real.fit, tune_real, tuple(args.clusters))
+    base = synthetic_base(gen, args.synthetic)
     truth = exact_search(base, np.arange(len(base)), queries, 10).ids
     adaptor = Adaptor.fit(base, steps=args.adaptor_steps)
     print(f"adaptor: {adaptor.info}", flush=True)
