@@ -8,7 +8,10 @@ IVF-Flat, on ``ann.py``'s synthetic base. It then times a few operating points o
 ``tuning.time_interleaved``: every search runs one chunk of the queries in turn, five
 chunks, and the whole timing is repeated ``--reps`` times, the order reversed every other
 time. A point's time is the median over the repetitions, and each index's p50 at recall@10
-0.95 is interpolated as in ``ann.py``.
+0.95 is interpolated as in ``ann.py``. Each adaptive index is also timed probing the other
+way (a second copy of it: every query ``nprobe`` lists where the build chose per-query
+probing, per-query probing where it chose a fixed count), so the two ways of probing are
+compared on the same lists and codes.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/adaptor_ab.py \\
         --out benchmarks/results/adaptor_ab.md
@@ -43,7 +46,7 @@ from papersift.vectors.adaptive_faiss import FaissAdaptiveIndex
 from papersift.vectors.adaptor import Adaptor
 from papersift.vectors.tuning import time_interleaved
 
-BUDGETS = (0.5, 0.6, 0.75, 0.9, 1.0)
+BUDGETS = (0.5, 0.6, 0.75, 0.9, 1.0, 1.25, 1.5)
 NPROBES = (16, 20, 24, 32)
 
 
@@ -74,12 +77,18 @@ def main(argv: list[str] | None = None) -> None:
             built.save(Path(tmp) / name)
             del built
             index = FaissAdaptiveIndex.load(Path(tmp) / name)  # served as deployed
+            probing = index.tuning.get("probing", "fixed")
             stages[name] = (f"{index.d_s}-dim codes, nprobe {index.params.nprobe}, "
-                            f"rerank {index.params.rerank}")
-            for budget in BUDGETS:
-                labels.append((name, f"budget {budget}"))
-                searches.append(lambda q, ix=index, b=budget: ix.search(q[None, :], 10,
-                                                                          budget=b).ids)
+                            f"rerank {index.params.rerank}, {probing} probing")
+            # the same index probing the other way: a second copy of it, loaded the same way
+            other = FaissAdaptiveIndex.load(Path(tmp) / name)
+            other.fit_probing(None if other.gaps is not None else tune_real)
+            twin = f"{name}, {'fixed' if probing != 'fixed' else 'per query'} probing"
+            for label, ix in ((name, index), (twin, other)):
+                for budget in BUDGETS:
+                    labels.append((label, f"budget {budget}"))
+                    searches.append(lambda q, ix=ix, b=budget: ix.search(q[None, :], 10,
+                                                                           budget=b).ids)
             print(f"built {name}: {stages[name]}", flush=True)
         ivf, _ = faiss_ivf(base)
         params = {n: faiss.SearchParametersIVF(nprobe=n) for n in NPROBES}  # kept referenced

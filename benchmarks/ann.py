@@ -346,6 +346,8 @@ def _describe(index: AdaptiveIndex | FaissAdaptiveIndex) -> str:
         ranked = (f", centroids ranked via {coarse['probe']} of {coarse['lists']} super-lists"
                   if coarse else "")
         codes = f"{index.bits}-bit in FAISS IVF-SQ{index.bits}"
+        if t.get("probing") == "per query":
+            codes += ", lists probed per query"
         if index.adaptor is not None:
             info = index.adaptor.info
             budget = t.get("memory_budget")

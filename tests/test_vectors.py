@@ -17,7 +17,7 @@ from papersift.vectors import (
     fit_rotation,
     prefix_recall,
 )
-from papersift.vectors.adaptive_faiss import COARSE_MIN_LISTS, FaissAdaptiveIndex
+from papersift.vectors.adaptive_faiss import COARSE_MIN_LISTS, PROBE_RANGE, FaissAdaptiveIndex
 from papersift.vectors.nested import Rotation
 
 
@@ -163,6 +163,47 @@ def test_faiss_index_ranks_many_lists_with_a_tuned_two_level_quantizer(
     index.save(tmp_path / "ix")
     loaded = FaissAdaptiveIndex.load(tmp_path / "ix")
     np.testing.assert_array_equal(loaded.search(queries, 10).ids, got)
+
+
+def test_faiss_index_probes_each_query_its_own_number_of_lists(
+        corpus: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    """Per-query probing: a query probes the lists within the median gap at rank ``nprobe``
+    (within :data:`PROBE_RANGE`); batches and single queries probe alike; the gaps are saved,
+    and an index saved without them probes ``nprobe`` lists for every query."""
+    base, queries = corpus[0][:20_000], corpus[1]
+    index = FaissAdaptiveIndex.build(np.arange(len(base), dtype=np.int64), base,
+                                     tune_queries=200, d_s=96)
+    assert index.tuning["probing"] in {"per query", "fixed"}  # whichever was faster here
+    index.fit_probing(queries)
+    nprobe = max(index.params.nprobe, 8)
+    x = index._query_codes(index.rotation.apply(queries).astype(np.float32))
+    counts = np.array([index._probe_lists(x[i:i + 1], nprobe)[0].shape[1]
+                       for i in range(len(x))])
+    assert round(nprobe * PROBE_RANGE[0]) <= counts.min() < nprobe < counts.max()
+    assert counts.max() <= round(nprobe * PROBE_RANGE[1])
+    assert abs(np.median(counts) - nprobe) <= 1  # fitted on these queries
+    batch = index._probe_lists(x, nprobe)[0]  # -1 past each query's own lists
+    np.testing.assert_array_equal((batch >= 0).sum(axis=1), counts)
+    together = index.search(queries, 10)
+    alone = np.vstack([index.search(q[None, :], 10).ids for q in queries])
+    np.testing.assert_array_equal(together.ids, alone)
+    assert recall_at_10(together.ids, exact_top10(base, queries)) >= 0.9
+    allowed = np.zeros(len(base), bool)
+    allowed[::3] = True  # a filter probes a fixed number of lists, scaled by its share
+    assert allowed[index.search(queries[:20], 10, allowed=allowed).ids].all()
+
+    index.save(tmp_path / "ix")
+    loaded = FaissAdaptiveIndex.load(tmp_path / "ix")
+    assert loaded.gaps is not None and index.gaps is not None
+    np.testing.assert_array_equal(loaded.gaps, index.gaps)
+    np.testing.assert_array_equal(loaded.search(queries, 10).ids, together.ids)
+    meta = json.loads((tmp_path / "ix" / "index.json").read_text())
+    del meta["gaps"]  # as saved before per-query probing
+    (tmp_path / "ix" / "index.json").write_text(json.dumps(meta))
+    older = FaissAdaptiveIndex.load(tmp_path / "ix")
+    assert older.gaps is None
+    index.fit_probing(None)
+    np.testing.assert_array_equal(older.search(queries, 10).ids, index.search(queries, 10).ids)
 
 
 def test_adaptive_large_filter_probes_more_lists(corpus: tuple[np.ndarray, np.ndarray]) -> None:
