@@ -709,7 +709,10 @@ def describe_vector_index(summary: Mapping[str, Any]) -> str:
     words = [f"{summary.get('kind')} over {summary.get('vectors') or 0:,} vectors",
              f"{summary.get('prefix_dims')}-dim {summary.get('code_bits')}-bit codes"
              + (" of a Matryoshka adaptor" if summary.get("adaptor") else ""),
-             f"{summary.get('lists_probed')} lists probed, {summary.get('reranked')} re-ranked"]
+             f"{summary.get('lists_probed')} lists probed"
+             + (" by the median query (each query its own number)"
+                if summary.get("probing") == "per query" else "")
+             + f", {summary.get('reranked')} re-ranked"]
     if summary.get("ram_bytes_per_vector") is not None:
         words.append(f"{summary['ram_bytes_per_vector']:.0f} bytes per vector in RAM"
                      + (f" (budget {summary['memory_budget']:g})"

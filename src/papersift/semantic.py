@@ -255,6 +255,7 @@ class SemanticIndex:
                 "prefix_dims": meta.get("d_s", params.get("d_s")),
                 "code_bits": meta.get("bits", 32 if meta.get("code_dtype") == "float32" else 8),
                 "lists_probed": params.get("nprobe"),
+                "probing": tuning.get("probing", "fixed"),
                 "reranked": params.get("rerank"),
                 "ram_bytes_per_vector": meta.get("ram_bytes_per_vector"),
                 "recall_target": tuning.get("target"),
