@@ -20,7 +20,10 @@ near-equal centroids. The build fits, on its tuning queries, the median gap betw
 query's best centroid score and its r-th best, and a query then probes the lists within the
 gap at rank ``nprobe``. At 1M vectors this finds as much of the true top 10 in about a fifth
 fewer codes; ranking the centroids apart from the scan costs a few microseconds, so at 20k
-vectors it is slower. The build times both ways with the rest and keeps the faster.
+vectors it is slower. The build tunes both ways and times them with its other candidates;
+as for every choice there (:func:`papersift.vectors.tuning.pick_config`), of those within
+10% of the fastest it keeps the one with the highest recall, so where the two ways are
+about as fast, a build may take either.
 
 FAISS's ids are row positions in ``full``; ``pos_ids`` maps them to the caller's ids (memory-
 mapped after :meth:`load` as ``full`` is: a search reads ``k`` of them, a filter all). Adds are
@@ -245,8 +248,8 @@ class FaissAdaptiveIndex:
         """Let each query probe its own number of lists, by the gaps measured on ``queries``
         (unit vectors, as they are searched: a sample of the kind of query the index will
         see); with None, every query probes ``nprobe`` lists. :meth:`build` chooses between
-        the two by their speed at the recall target; this is for measuring one against the
-        other on the same index."""
+        the two as it chooses stage sizes (timed, at the recall target); this is for
+        measuring one against the other on the same index."""
         if queries is None:
             self.gaps = None
             return
@@ -303,7 +306,7 @@ class FaissAdaptiveIndex:
             index._layout(ids[:n_build], rotated[:n_build], cluster[:n_build], tq, seed=seed)
             # each query probing its own number of lists, and every query nprobe: the first
             # scans fewer codes for the same recall, at the cost of ranking the centroids
-            # apart from the scan; which is faster is measured with the rest
+            # apart from the scan; both are timed with the rest (pick_config chooses)
             for gaps in (index.gaps, None) if index.gaps is not None else (None,):
                 index.gaps = gaps
                 ok, choices = index._recall_choices(tq, target)
