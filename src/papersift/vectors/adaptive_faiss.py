@@ -83,7 +83,7 @@ COARSE_REF_NPROBE = 32
 #: between its best and its ``nprobe``-th best centroid, at least ``nprobe`` times the first
 #: number here and at most ``nprobe`` times the second. A query whose best lists stand out
 #: probes fewer than ``nprobe``; one whose scores fall slowly, more. At 1M vectors this finds
-#: as much of the true top 10 in about 15% fewer codes scanned (see BENCHMARKS.md).
+#: as much of the true top 10 in about 18% fewer codes scanned (see BENCHMARKS.md).
 PROBE_RANGE = (0.5, 2.0)
 #: The ranks whose median gap is kept (``nprobe`` beyond it uses the last).
 GAP_RANKS = 512
@@ -216,8 +216,10 @@ class FaissAdaptiveIndex:
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
         self._count: int | None = None
         self._probe_params: dict[int, tuple[Any, ...]] = {}  # nprobe -> FAISS parameters
-        self._gaps: np.ndarray | None = None
-        self._gap_params: dict[int, tuple[Any, ...]] = {}  # nprobe -> the per-query path's
+        #: per rank r, the median gap between a tuning query's best centroid score and its
+        #: r+1-th best (:data:`PROBE_RANGE`); None: every query probes ``nprobe`` lists. It
+        #: belongs to the FAISS index's centroid codes: setting :attr:`ivf` clears it.
+        self.gaps: np.ndarray | None = None
 
     @property
     def ivf(self) -> Any:
@@ -234,28 +236,21 @@ class FaissAdaptiveIndex:
             if isinstance(quantizer, _faiss().IndexIVF):
                 self._coarse = (int(quantizer.nprobe), int(quantizer.nlist))
 
-    @property
-    def gaps(self) -> np.ndarray | None:
-        """Per rank r, the median gap between a tuning query's best centroid score and its
-        r+1-th best (:data:`PROBE_RANGE`); None: every query probes ``nprobe`` lists."""
-        return self._gaps
-
-    @gaps.setter
-    def gaps(self, gaps: np.ndarray | None) -> None:
-        self._gaps, self._gap_params = gaps, {}
-
     def fit_probing(self, queries: np.ndarray | None) -> None:
         """Let each query probe its own number of lists, by the gaps measured on ``queries``
         (unit vectors, as they are searched: a sample of the kind of query the index will
         see); with None, every query probes ``nprobe`` lists. :meth:`build` chooses between
         the two as it chooses stage sizes (timed, at the recall target); this is for
         measuring one against the other on the same index."""
-        if queries is None:
-            self.gaps = None
-            return
-        q = as_queries(queries, self.dim)
-        self.gaps = self._fit_gaps(self.rotation.apply(q).astype(np.float32) if self._rotates
-                                   else q.astype(np.float32))
+        self.gaps = (None if queries is None
+                     else self._fit_gaps(self._rotate(as_queries(queries, self.dim))))
+
+    def _rotate(self, vecs: np.ndarray) -> np.ndarray:
+        """``vecs`` rotated as the index stores them, float32 (an identity rotation skipped:
+        a 384 x 384 product is ~8 µs a query)."""
+        if self._rotates:
+            return self.rotation.apply(vecs).astype(np.float32)
+        return np.asarray(vecs, np.float32)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -322,11 +317,12 @@ class FaissAdaptiveIndex:
         if candidates:
             latency = index._time_all(tq[:TIMED_QUERIES], candidates)
             best = pick_config(latency, [c[5] for c in candidates])
-            index.d_s, index.bits, index.ivf, gaps, index.params, predicted = candidates[best]
-            index.gaps = gaps
+            # ivf before gaps: setting the FAISS index clears the gaps
+            (index.d_s, index.bits, index.ivf, index.gaps, index.params,
+             predicted) = candidates[best]
             index.tuning.update(predicted_recall=predicted, d_s=index.d_s, bits=index.bits,
                                 latency_ms=float(latency[best]) * 1e3,
-                                probing="per query" if gaps is not None else "fixed")
+                                probing="per query" if index.gaps is not None else "fixed")
             if index._coarse is not None:
                 index.tuning["coarse"] = {"probe": index._coarse[0],
                                           "lists": index._coarse[1]}
@@ -470,16 +466,14 @@ class FaissAdaptiveIndex:
         def searcher(d: int, ivf: Any, gaps: np.ndarray | None,
                      params: FaissParams) -> Callable[[np.ndarray], object]:
             def search(q: np.ndarray) -> object:
-                self.d_s, self.ivf = d, ivf
-                self.gaps = gaps
+                self.d_s, self.ivf, self.gaps = d, ivf, gaps  # ivf first: it clears gaps
                 return self._search_rotated(q[None, :], 10, params, None)
             return search
 
         kept = (self.d_s, self.ivf, self.gaps)
         latency = time_interleaved(qrot, [searcher(d, ivf, gaps, p)
                                           for d, _, ivf, gaps, p, _ in candidates])
-        self.d_s, self.ivf = kept[:2]
-        self.gaps = kept[2]
+        self.d_s, self.ivf, self.gaps = kept
         return latency
 
     # ------------------------------------------------------------------ protocol
@@ -505,8 +499,7 @@ class FaissAdaptiveIndex:
         ids, vecs = checked_new(ids, vecs, self.dim, self.ids)
         if not len(ids):
             return
-        rotated = self.rotation.apply(vecs).astype(np.float32) if self._rotates else \
-            np.asarray(vecs, np.float32)
+        rotated = self._rotate(vecs)
         cluster = (assign(rotated, self.centroids) if self.nlist
                    else np.full(len(ids), -1, np.int64))
         self._append(ids, rotated, cluster)
@@ -546,7 +539,7 @@ class FaissAdaptiveIndex:
         q = as_queries(queries, self.dim)
         if self.count == 0 or k <= 0:
             return empty_hits(len(q), max(k, 0))
-        qr = self.rotation.apply(q).astype(np.float32) if self._rotates else q
+        qr = self._rotate(q)
         if allowed is not None:
             mask = allowed_mask(allowed, self.pos_ids)
             assert mask is not None
@@ -612,9 +605,7 @@ class FaissAdaptiveIndex:
                                           faiss.swig_ptr(found), False, params)
             return found
         if allowed_pos is None:
-            params = self._probe_params.get(nprobe)
-            if params is None:
-                params = self._probe_params[nprobe] = self._search_params(nprobe)
+            params = self._params(nprobe)
         else:  # fresh parameters: the cached ones are shared
             allowed_pos = np.ascontiguousarray(allowed_pos, np.int64)
             # a local: FAISS keeps only a pointer, so it must outlive the search below
@@ -631,22 +622,17 @@ class FaissAdaptiveIndex:
         to scan them with. The coarse quantizer ranks the centroids as for a search of
         ``nprobe`` lists; a query's count is that of the lists within the median gap at rank
         ``nprobe`` (:attr:`gaps`), bounded by :data:`PROBE_RANGE`."""
+        assert self.gaps is not None
         faiss = _faiss()
-        plan = self._gap_params.get(nprobe)
-        if plan is None:
-            assert self.gaps is not None
-            low, high = PROBE_RANGE
-            width = min(self.nlist, max(nprobe, round(nprobe * high)))
-            coarse = self._probe_params.get(nprobe) or self._search_params(nprobe)
-            plan = self._gap_params[nprobe] = (
-                width, max(1, min(width, round(nprobe * low))),
-                float(self.gaps[min(nprobe, len(self.gaps)) - 1]),
-                coarse[1] if len(coarse) > 1 else None, coarse)
-        width, least, gap, coarse_params, _ = plan
+        low, high = PROBE_RANGE
+        width = min(self.nlist, max(nprobe, round(nprobe * high)))
+        least = max(1, min(width, round(nprobe * low)))
+        gap = self.gaps[min(nprobe, len(self.gaps)) - 1]
+        coarse = self._params(nprobe)
         scores = np.empty((len(x), width), np.float32)
         lists = np.empty((len(x), width), np.int64)
         self.ivf.quantizer.search_c(len(x), faiss.swig_ptr(x), width, faiss.swig_ptr(scores),
-                                    faiss.swig_ptr(lists), coarse_params)
+                                    faiss.swig_ptr(lists), coarse[1] if len(coarse) > 1 else None)
         if len(x) == 1:  # one query: scan exactly its lists (scores fall along the row)
             count = min(width, max(least, int(np.count_nonzero(scores[0] >= scores[0, 0] - gap))))
             lists, scores, width = lists[:, :count], scores[:, :count], count
@@ -654,10 +640,14 @@ class FaissAdaptiveIndex:
             beyond = scores < scores[:, :1] - gap
             beyond[:, :least] = False
             lists[beyond] = -1  # FAISS skips a list numbered -1
-        scan = self._probe_params.get(width)
-        if scan is None:
-            scan = self._probe_params[width] = self._search_params(width)
-        return lists, scores, scan[0]
+        return lists, scores, self._params(width)[0]
+
+    def _params(self, nprobe: int) -> tuple[Any, ...]:
+        """:meth:`_search_params` for ``nprobe``, made once and kept."""
+        params = self._probe_params.get(nprobe)
+        if params is None:
+            params = self._probe_params[nprobe] = self._search_params(nprobe)
+        return params
 
     def _search_params(self, nprobe: int) -> tuple[Any, ...]:
         """FAISS parameters probing ``nprobe`` lists (first), and the coarse quantizer's,
@@ -766,7 +756,7 @@ class FaissAdaptiveIndex:
                 "ram_bytes_per_vector": round(self.memory_bytes(as_loaded=True)
                                               / max(self.count, 1), 1),
                 "faiss": self.ivf is not None,
-                "gaps": None if self.gaps is None else [float(g) for g in self.gaps],
+                "gaps": None if self.gaps is None else self.gaps.tolist(),
                 "adaptor": None if self.adaptor is None else self.adaptor.info}
         atomic_write(path / "index.json", json.dumps(meta, indent=1).encode())
 
